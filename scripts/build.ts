@@ -1,0 +1,33 @@
+/**
+ * `npm run build`: compiles the shim (static, musl) and then ctr itself into
+ * one executable, `dist/ctr`, with the shim embedded as a file.
+ * Never strip dist/ctr: stripping removes the embedded files.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+
+function run(cmd: string[]): void {
+  const p = Bun.spawnSync(cmd, { cwd: root, stdio: ["inherit", "inherit", "inherit"] });
+  if (p.exitCode !== 0) {
+    console.error(`build: "${cmd.join(" ")}" failed with exit ${p.exitCode}`);
+    process.exit(1);
+  }
+}
+
+mkdirSync(join(root, "build"), { recursive: true });
+mkdirSync(join(root, "dist"), { recursive: true });
+run(["bash", "scripts/build-shim.sh", "build/ctr-shim"]);
+run([
+  process.execPath,
+  "build",
+  "--compile",
+  "--minify",
+  "--bytecode",
+  "--format=esm",
+  "src/cli/main.ts",
+  "--outfile",
+  "dist/ctr",
+]);
+console.log("build: dist/ctr ready");

@@ -1,0 +1,37 @@
+/*
+ * main.c: ctr-shim's entry point. The only native code in ctr: Bun is
+ * multithreaded and the kernel refuses unshare(CLONE_NEWUSER) to a
+ * multithreaded process, so every namespace, mount and exec step of a
+ * container happens here. The interface with ctr is shim/PROTOCOL.md.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "shim.h"
+#include "util.h"
+
+static const char usage[] =
+  "usage: ctr-shim --version\n"
+  "       ctr-shim run --bundle DIR --state DIR [--sync-fd N] [--detach] [--log FILE]\n"
+  "       ctr-shim userns --uid-map C:H:N [...] --gid-map C:H:N [...] -- CMD [ARG...]\n";
+
+int main(int argc, char **argv)
+{
+  if (argc >= 2 && strcmp(argv[1], "--version") == 0)
+    {
+      printf("ctr-shim %s\nprotocol %d\n", SHIM_VERSION, SHIM_PROTOCOL_VERSION);
+      return 0;
+    }
+  if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+    {
+      fputs(usage, stdout);
+      return 0;
+    }
+  if (argc >= 2 && strcmp(argv[1], "run") == 0)
+    return cmd_run(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "userns") == 0)
+    return cmd_userns(argc - 2, argv + 2);
+
+  fputs(usage, stderr);
+  return EXIT_ENGINE;
+}

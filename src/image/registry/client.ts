@@ -1,0 +1,181 @@
+/**
+ * A client for one repository on one registry, per the OCI distribution spec
+ * (https://github.com/opencontainers/distribution-spec/blob/main/spec.md).
+ *
+ * It knows HTTP, auth challenges and redirects; it knows nothing about the
+ * store. Insecure registries (registries.conf `insecure = true`) are tried
+ * over https without verification first, then over plain http, as podman does.
+ */
+import { CtrError, errorText } from "../../errors.ts";
+import { INDEX_TYPES, MANIFEST_TYPES, type Descriptor } from "../../oci/image.ts";
+import type { PullSource } from "../registries-conf.ts";
+import { findCredentials, parseChallenge, type Credentials } from "./auth.ts";
+
+const MANIFEST_ACCEPT = [...MANIFEST_TYPES, ...INDEX_TYPES].join(", ");
+const HEADERS_TIMEOUT_MS = 30_000;
+const MAX_REDIRECTS = 5;
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** Docker Hub's API lives on another host than its name. */
+function apiHost(registry: string): string {
+  return registry === "docker.io" || registry === "index.docker.io" ? "registry-1.docker.io" : registry;
+}
+
+/**
+ * Like docker, a registry on the loopback interface may speak plain http
+ * without being listed as insecure: nothing leaves the machine.
+ */
+function isLoopback(registry: string): boolean {
+  const host = registry.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export interface FetchedManifest {
+  bytes: Uint8Array;
+  mediaType: string;
+  digest: string;
+}
+
+export class RegistryClient {
+  readonly registry: string;
+  readonly repository: string;
+  private readonly insecure: boolean;
+  private scheme: "https" | "http" | undefined;
+  private authorization: string | undefined;
+  private readonly credentials: Credentials | undefined;
+
+  constructor(source: PullSource, env = process.env) {
+    this.registry = source.registry;
+    this.repository = source.repository;
+    this.insecure = source.insecure || isLoopback(source.registry);
+    this.credentials = findCredentials(source.registry, source.repository, env);
+  }
+
+  /** Where messages say this client is talking to. */
+  get where(): string {
+    return `${this.registry}/${this.repository}`;
+  }
+
+  /** GET a manifest or index by tag or digest, verifying the digest when one was asked for. */
+  async getManifest(reference: string): Promise<FetchedManifest> {
+    const res = await this.request("GET", `manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
+    const length = Number(res.headers.get("content-length") ?? "0");
+    if (length > MAX_MANIFEST_BYTES) throw new CtrError(`manifest ${this.where}:${reference} is too large (${length} bytes)`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const digest = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+    if (reference.includes(":") && reference !== digest) {
+      throw new CtrError(`manifest ${this.where}@${reference} does not match its digest: got ${digest}`, { kind: "invalid" });
+    }
+    const declared = res.headers.get("docker-content-digest");
+    if (declared && declared.startsWith("sha256:") && declared !== digest) {
+      throw new CtrError(`manifest ${this.where}:${reference} does not match the digest the registry declared (${declared}): got ${digest}`, { kind: "invalid" });
+    }
+    const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    return { bytes, mediaType, digest };
+  }
+
+  /** GET a blob; the body is the caller's to stream and verify. `offset` resumes with Range. */
+  async getBlob(desc: Descriptor, offset = 0): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (offset > 0) headers.Range = `bytes=${offset}-`;
+    return this.request("GET", `blobs/${desc.digest}`, headers);
+  }
+
+  private async request(method: string, path: string, headers: Record<string, string>): Promise<Response> {
+    let res = await this.send(method, path, headers);
+    if (res.status === 401) {
+      await this.authenticate(res);
+      res = await this.send(method, path, headers);
+    }
+    if (res.ok) return res;
+    await res.body?.cancel();
+    throw this.statusError(res.status, path);
+  }
+
+  private statusError(status: number, path: string): CtrError {
+    const what = path.startsWith("manifests/") ? `manifest ${this.where}:${path.slice(10)}` : `blob ${this.where}@${path.slice(6)}`;
+    if (status === 404) return new CtrError(`${what}: not found`, { kind: "not-found" });
+    if (status === 401) return new CtrError(`${what}: authentication required${this.credentials ? " (the stored credentials were refused)" : ""}`, { kind: "invalid" });
+    if (status === 403) return new CtrError(`${what}: access denied`, { kind: "invalid" });
+    return new CtrError(`${what}: registry answered HTTP ${status}`, { kind: "unavailable" });
+  }
+
+  /** Sends one request, choosing the scheme once and following redirects by hand. */
+  private async send(method: string, path: string, headers: Record<string, string>): Promise<Response> {
+    const host = apiHost(this.registry);
+    const schemes = this.scheme ? [this.scheme] : this.insecure ? (["https", "http"] as const) : (["https"] as const);
+    let lastErr: unknown;
+    for (const scheme of schemes) {
+      try {
+        const res = await this.follow(method, `${scheme}://${host}/v2/${this.repository}/${path}`, headers);
+        this.scheme = scheme;
+        return res;
+      } catch (err) {
+        if (err instanceof CtrError) throw err;
+        lastErr = err;
+      }
+    }
+    throw new CtrError(`cannot reach registry "${this.registry}": ${errorText(lastErr)}`, { kind: "unavailable", cause: lastErr });
+  }
+
+  /**
+   * Redirects are followed manually so that `Authorization` is never sent to
+   * another host (blob storage behind a redirect must not see our token).
+   */
+  private async follow(method: string, url: string, headers: Record<string, string>): Promise<Response> {
+    const origin = new URL(url).host;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const sameHost = new URL(url).host === origin;
+      const h: Record<string, string> = { ...headers, "User-Agent": "ctr/0.1" };
+      if (sameHost && this.authorization) h.Authorization = this.authorization;
+      const res = await fetchWithTimeout(url, { method, headers: h, redirect: "manual", tls: { rejectUnauthorized: !this.insecure } });
+      if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
+        await res.body?.cancel();
+        url = new URL(res.headers.get("location")!, url).toString();
+        continue;
+      }
+      return res;
+    }
+    throw new CtrError(`registry "${this.registry}": too many redirects`, { kind: "unavailable" });
+  }
+
+  /** Answers a 401 challenge: Basic with stored credentials, or a Bearer token from the realm. */
+  private async authenticate(res: Response): Promise<void> {
+    await res.body?.cancel();
+    const challenge = parseChallenge(res.headers.get("www-authenticate") ?? "");
+    const basic = this.credentials ? `Basic ${btoa(`${this.credentials.username}:${this.credentials.password}`)}` : undefined;
+    if (!challenge || challenge.scheme === "basic") {
+      if (!basic) throw new CtrError(`registry "${this.registry}": authentication required (use ctr login ${this.registry})`, { kind: "invalid" });
+      this.authorization = basic;
+      return;
+    }
+    if (challenge.scheme !== "bearer" || !challenge.params.realm) {
+      throw new CtrError(`registry "${this.registry}": unsupported authentication scheme "${challenge.scheme}"`, { kind: "unavailable" });
+    }
+    const realm = new URL(challenge.params.realm);
+    if (challenge.params.service) realm.searchParams.set("service", challenge.params.service);
+    realm.searchParams.set("scope", challenge.params.scope ?? `repository:${this.repository}:pull`);
+    const tokenRes = await fetchWithTimeout(realm.toString(), { headers: basic ? { Authorization: basic } : {}, tls: { rejectUnauthorized: !this.insecure } }).catch((err) => {
+      throw new CtrError(`registry "${this.registry}": cannot reach token service ${realm.host}: ${errorText(err)}`, { kind: "unavailable", cause: err });
+    });
+    if (!tokenRes.ok) {
+      await tokenRes.body?.cancel();
+      throw new CtrError(`registry "${this.registry}": token service ${realm.host} answered HTTP ${tokenRes.status}${basic ? " (credentials refused)" : ""}`, { kind: "invalid" });
+    }
+    const body = (await tokenRes.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new CtrError(`registry "${this.registry}": token service ${realm.host} returned no token`, { kind: "unavailable" });
+    this.authorization = `Bearer ${token}`;
+  }
+}
+
+/** fetch that gives up when the response headers do not arrive in time; the body is not timed. */
+async function fetchWithTimeout(url: string, init: RequestInit & { tls?: { rejectUnauthorized: boolean } }): Promise<Response> {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(new Error(`no answer in ${HEADERS_TIMEOUT_MS / 1000}s`)), HEADERS_TIMEOUT_MS);
+  try {
+    return await fetch(url, { ...init, signal: ctl.signal } as RequestInit);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The only module that talks to ctr-shim. Mirrors shim/PROTOCOL.md.
+ *
+ * The shim is embedded in the compiled ctr binary. It is written once to a
+ * content-hashed path under the data dir (a new build gets a new path, so a
+ * running monitor's executable is never replaced under it) and run from there.
+ */
+import { chmodSync, closeSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CtrError, EXIT_ENGINE } from "../errors.ts";
+// The build compiles shim/ to build/ctr-shim first; `type: "file"` embeds it in dist/ctr.
+import embeddedShim from "../../build/ctr-shim" with { type: "file" };
+
+export const PROTOCOL_VERSION = 1;
+
+let cachedPath: string | undefined;
+
+/** Path of an executable copy of the shim, extracting it on first use. */
+export async function shimPath(dataDir: string): Promise<string> {
+  if (cachedPath) return cachedPath;
+  if (process.env.CTR_SHIM) return (cachedPath = process.env.CTR_SHIM);
+  const bytes = await Bun.file(embeddedShim).bytes();
+  const dir = join(dataDir, "shim");
+  const path = join(dir, `ctr-shim-${Bun.hash(bytes).toString(16)}`);
+  if (!existsSync(path)) {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, bytes, { mode: 0o755 });
+    chmodSync(tmp, 0o755);
+    renameSync(tmp, path);
+  }
+  return (cachedPath = path);
+}
+
+export type ShimEvent =
+  | { type: "hello"; version: number }
+  | { type: "warning"; text: string }
+  | { type: "ready"; pid: number }
+  | { type: "error"; code: number; text: string }
+  | { type: "exit"; status: number };
+
+/** Parses one protocol line; unknown lines are ignored by the caller (forward compatible). */
+export function parseShimLine(line: string): ShimEvent | undefined {
+  const sp = line.indexOf(" ");
+  const word = sp < 0 ? line : line.slice(0, sp);
+  const rest = sp < 0 ? "" : line.slice(sp + 1);
+  switch (word) {
+    case "hello":
+      return { type: "hello", version: Number(rest) };
+    case "warning":
+      return { type: "warning", text: rest };
+    case "ready":
+      return { type: "ready", pid: Number(rest) };
+    case "error": {
+      const sp2 = rest.indexOf(" ");
+      const code = Number(sp2 < 0 ? rest : rest.slice(0, sp2));
+      return { type: "error", code: Number.isInteger(code) && code > 0 ? code : EXIT_ENGINE, text: sp2 < 0 ? "" : rest.slice(sp2 + 1) };
+    }
+    case "exit":
+      return { type: "exit", status: Number(rest) };
+    default:
+      return undefined;
+  }
+}
+
+export interface ShimRun {
+  /** Resolves at `ready` (with the container pid) or rejects with the shim's error. */
+  ready: Promise<number>;
+  /** Resolves with the container's exit status once the shim has ended. */
+  exited: Promise<number>;
+  /** Stops listening: a detached container runs on without us. */
+  detach(): void;
+  shimPid: number;
+}
+
+export interface ShimRunOptions {
+  bundle: string;
+  stateDir: string;
+  detach: boolean;
+  /** Attached runs only: pass our stdin to the container (`-i`). */
+  stdin?: boolean;
+  logFile?: string;
+  onWarning?: (text: string) => void;
+}
+
+/** Starts `ctr-shim run`. Without `detach` the container shares our stdio. */
+export async function startShim(dataDir: string, opts: ShimRunOptions): Promise<ShimRun> {
+  const shim = await shimPath(dataDir);
+  mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+  const args = [shim, "run", "--bundle", opts.bundle, "--state", opts.stateDir, "--sync-fd", "3"];
+  if (opts.detach) args.push("--detach");
+  if (opts.logFile) args.push("--log", opts.logFile);
+  const proc = Bun.spawn(args, {
+    stdio: [opts.detach || !opts.stdin ? "ignore" : "inherit", opts.detach ? "ignore" : "inherit", opts.detach ? "ignore" : "inherit", "socket-fd"],
+  });
+  const fd = (proc.stdio as unknown as (number | null)[])[3];
+  if (typeof fd !== "number") throw new CtrError("cannot open the sync socket to ctr-shim");
+  // node:net cannot wrap this fd under Bun; a file stream over it reads the socket fine.
+  const reader = Bun.file(fd).stream().getReader();
+
+  let resolveReady!: (pid: number) => void;
+  let rejectReady!: (err: CtrError) => void;
+  const ready = new Promise<number>((res, rej) => {
+    resolveReady = res;
+    rejectReady = rej;
+  });
+  // Attached runs never await `ready`; its failure then surfaces through `exited`.
+  ready.catch(() => {});
+  let status: number | undefined;
+  let failure: CtrError | undefined;
+  const handle = (ev: ShimEvent | undefined) => {
+    if (!ev) return;
+    if (ev.type === "hello" && ev.version !== PROTOCOL_VERSION) {
+      failure = new CtrError(`ctr-shim speaks protocol ${ev.version}, ctr expects ${PROTOCOL_VERSION}`);
+      rejectReady(failure);
+    } else if (ev.type === "warning") opts.onWarning?.(ev.text);
+    else if (ev.type === "ready") resolveReady(ev.pid);
+    else if (ev.type === "error") {
+      failure = new CtrError(ev.text || "container setup failed", { exitCode: ev.code });
+      rejectReady(failure);
+    } else if (ev.type === "exit") status = ev.status;
+  };
+  let detached = false;
+  const closed = (async () => {
+    const decoder = new TextDecoder();
+    let buffered = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffered += decoder.decode(value, { stream: true });
+        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+          handle(parseShimLine(buffered.slice(0, nl)));
+          buffered = buffered.slice(nl + 1);
+        }
+      }
+    } catch {
+      // the socket was closed under us (detach) or the shim vanished: the exit path reports
+    }
+    if (!detached) rejectReady(failure ?? new CtrError("ctr-shim closed the sync socket before the container started"));
+  })();
+
+  const exited = (async () => {
+    const code = await proc.exited;
+    if (!opts.detach) await closed;
+    if (failure) throw failure;
+    if (status !== undefined) return status;
+    if (opts.detach) return code;
+    const err = new CtrError(`ctr-shim ended unexpectedly (exit ${code}, signal ${proc.signalCode ?? "none"})`);
+    rejectReady(err);
+    throw err;
+  })();
+  // The detached shim's first process exits as soon as the monitor has forked away.
+  void exited.catch((err) => rejectReady(err instanceof CtrError ? err : new CtrError(String(err))));
+
+  return {
+    ready,
+    exited,
+    shimPid: proc.pid,
+    detach: () => {
+      detached = true;
+      void reader.cancel().catch(() => {});
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed by the stream
+      }
+    },
+  };
+}
