@@ -7,6 +7,9 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
+// CTR_BUILD_OUT lets several people build and test side by side in one checkout.
+const out = process.env.CTR_BUILD_OUT ?? "dist/ctr";
+const shimOut = process.env.CTR_BUILD_OUT ? `${out}-shim` : "build/ctr-shim";
 
 function run(cmd: string[]): void {
   const p = Bun.spawnSync(cmd, { cwd: root, stdio: ["inherit", "inherit", "inherit"] });
@@ -18,7 +21,8 @@ function run(cmd: string[]): void {
 
 mkdirSync(join(root, "build"), { recursive: true });
 mkdirSync(join(root, "dist"), { recursive: true });
-run(["bash", "scripts/build-shim.sh", "build/ctr-shim"]);
+run(["bash", "scripts/build-shim.sh", shimOut]);
+if (shimOut !== "build/ctr-shim") run(["cp", shimOut, "build/ctr-shim.tmp"]), run(["mv", "build/ctr-shim.tmp", "build/ctr-shim"]);
 run([
   process.execPath,
   "build",
@@ -28,6 +32,6 @@ run([
   "--format=esm",
   "src/cli/main.ts",
   "--outfile",
-  "dist/ctr",
+  out,
 ]);
-console.log("build: dist/ctr ready");
+console.log(`build: ${out} ready`);
