@@ -26,6 +26,7 @@
 
 #include "caps.h"
 #include "rootfs.h"
+#include "terminal.h"
 #include "util.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -291,8 +292,34 @@ void container_main(const struct container_start *start)
     die_with_error(EXIT_ENGINE, "cannot set the hostname to \"%s\"", spec->hostname);
   if (spec->clone_flags & CLONE_NEWNET)
     bring_up_loopback();
+  container_exec_process(start);
+}
+
+void container_exec_main(const struct container_start *start)
+{
+  report_to(start->report_fd);
+  report_on_die(NULL);
+  reset_signals(&start->original_mask);
+  /* Its own session, as the init has: a terminal becomes its controlling
+   * one, and the caller's ^C reaches it once, through the monitor. */
+  if (setsid() < 0)
+    die_with_error(EXIT_ENGINE, "cannot create a session");
+  /* Enter the working directory afresh: setns put us at the root. */
+  container_exec_process(start);
+}
+
+void container_exec_process(const struct container_start *start)
+{
+  const struct spec *spec = start->spec;
+
   set_rlimits(spec);
   enter_cwd(spec->cwd);
+  /* Opened as root of the namespace, in the container's own devpts. */
+  if (start->console_fd >= 0)
+    {
+      terminal_setup_container(start->console_fd, &start->console_size);
+      close(start->console_fd);
+    }
   switch_user(spec);
   umask(spec->has_umask ? spec->umask : 022);
 

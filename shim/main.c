@@ -13,6 +13,9 @@
 static const char usage[] =
   "usage: ctr-shim --version\n"
   "       ctr-shim run --bundle DIR --state DIR [--sync-fd N] [--detach] [--log FILE]\n"
+  "                    [--restart POLICY] [--exit-command PATH [--exit-command-arg ARG]...]\n"
+  "       ctr-shim exec --bundle DIR --pid PID [--sync-fd N] [--detach]\n"
+  "       ctr-shim init -- CMD [ARG...]\n"
   "       ctr-shim userns --uid-map C:H:N [...] --gid-map C:H:N [...] -- CMD [ARG...]\n";
 
 int main(int argc, char **argv)
@@ -29,6 +32,10 @@ int main(int argc, char **argv)
     }
   if (argc >= 2 && strcmp(argv[1], "run") == 0)
     return cmd_run(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "init") == 0)
+    return cmd_init(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "exec") == 0)
+    return cmd_exec(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "userns") == 0)
     return cmd_userns(argc - 2, argv + 2);
 

@@ -11,4 +11,6 @@
 #define SHIM_PROTOCOL_VERSION 1
 
 int cmd_run(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_init(int argc, char **argv);
 int cmd_userns(int argc, char **argv);

@@ -162,6 +162,7 @@ static void load_process(struct spec *spec, const struct json *root)
   if (spec->cwd[0] != '/')
     die(EXIT_ENGINE, CONFIG ": process.cwd must be an absolute path, not \"%s\"", spec->cwd);
   spec->no_new_privileges = get_bool(process, "noNewPrivileges", "process.noNewPrivileges");
+  spec->terminal = get_bool(process, "terminal", "process.terminal");
 
   spec->uid = get_u32(user, "uid", "process.user.uid", true, 0);
   spec->gid = get_u32(user, "gid", "process.user.gid", true, 0);

@@ -86,6 +86,7 @@ struct spec
   bool has_umask;
   mode_t umask;
   bool no_new_privileges;
+  bool terminal; /* process.terminal: a pty for stdio */
   struct caps_spec caps;
   struct rlimit_spec *rlimits;
   size_t n_rlimits;

@@ -119,3 +119,70 @@ describe("bad input", () => {
     expect(r.stderr).toContain("no-such-flag");
   });
 });
+
+describe("run flags for what runs inside", () => {
+  const capEff = (out: string) => BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(out)![1]}`);
+  const bit = (n: number) => 1n << BigInt(n);
+
+  test("docker's default capability set, --cap-drop, --cap-add and --privileged", async () => {
+    const dflt = capEff((await ctr(["run", "--rm", "alpine", "grep", "CapEff", "/proc/self/status"], { store })).stdout);
+    // CAP_CHOWN (0) and CAP_NET_RAW (13) are in docker's set; CAP_SYS_ADMIN (21) is not.
+    expect(dflt & bit(0)).toBe(bit(0));
+    expect(dflt & bit(13)).toBe(bit(13));
+    expect(dflt & bit(21)).toBe(0n);
+    const narrowed = capEff((await ctr(["run", "--rm", "--cap-drop", "ALL", "--cap-add", "chown", "alpine", "grep", "CapEff", "/proc/self/status"], { store })).stdout);
+    expect(narrowed).toBe(bit(0));
+    const dropped = capEff((await ctr(["run", "--rm", "--cap-drop", "NET_RAW", "alpine", "grep", "CapEff", "/proc/self/status"], { store })).stdout);
+    expect(dropped & bit(13)).toBe(0n);
+    const all = capEff((await ctr(["run", "--rm", "--privileged", "alpine", "grep", "CapEff", "/proc/self/status"], { store })).stdout);
+    expect(all & bit(21)).toBe(bit(21));
+    const bad = await ctr(["run", "--rm", "--cap-add", "NOT_A_CAP", "alpine", "true"], { store });
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain("NOT_A_CAP");
+  });
+
+  test("--security-opt no-new-privileges and --ulimit", async () => {
+    const nnp = await ctr(["run", "--rm", "--security-opt", "no-new-privileges", "alpine", "grep", "NoNewPrivs", "/proc/self/status"], { store });
+    expect(nnp.stdout).toMatch(/NoNewPrivs:\s*1/);
+    const limits = await ctr(["run", "--rm", "--ulimit", "nofile=100:200", "alpine", "sh", "-c", "ulimit -n; ulimit -Hn"], { store });
+    expect(limits.stdout).toBe("100\n200\n");
+    const bad = await ctr(["run", "--rm", "--ulimit", "nofile", "alpine", "true"], { store });
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain('"nofile"');
+  });
+
+  test("--read-only makes the root read-only, before or after other flags", async () => {
+    const r = await ctr(["run", "--rm", "--read-only", "alpine", "touch", "/x"], { store });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Read-only file system");
+  });
+
+  test("--init runs an init as pid 1 that passes the exit code through", async () => {
+    const r = await ctr(["run", "--rm", "--init", "alpine", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; exit 5"], { store });
+    expect(r.code).toBe(5);
+    expect(r.stdout).toStartWith("/run/ctr-init init -- sh");
+  });
+
+  test("/proc has masked and read-only paths unless privileged", async () => {
+    const r = await ctr(["run", "--rm", "alpine", "sh", "-c", "wc -c < /proc/keys; grep ' /proc/sys ' /proc/mounts"], { store });
+    const [keys, sys] = r.stdout.trim().split("\n");
+    expect(keys!.trim()).toBe("0");
+    expect(sys).toMatch(/\bro\b/);
+    const priv = await ctr(["run", "--rm", "--privileged", "alpine", "sh", "-c", "grep -c ' /proc/sys ' /proc/mounts"], { store });
+    expect(priv.stdout.trim()).toBe("0");
+  });
+
+  test("/etc/hosts, /etc/hostname and /etc/resolv.conf are ctr's", async () => {
+    const r = await ctr(["run", "--rm", "--hostname", "myhost", "alpine", "sh", "-c", "cat /etc/hostname; grep myhost /etc/hosts; grep -c '^nameserver 127\\.' /etc/resolv.conf"], { store });
+    const [hostname, hosts, loopbacks] = r.stdout.trim().split("\n");
+    expect(hostname).toBe("myhost");
+    expect(hosts).toContain("myhost");
+    expect(loopbacks).toBe("0");
+  });
+
+  test("-u runs as a user of the image, who can use the root directory", async () => {
+    const r = await ctr(["run", "--rm", "-u", "nobody", "alpine", "sh", "-c", "id -u; ls / >/dev/null && echo listed"], { store });
+    expect(r).toMatchObject({ code: 0, stdout: "65534\nlisted\n" });
+  });
+});
+

@@ -15,4 +15,4 @@ export interface CommandContext {
 export type RegisterCommand = (cli: CAC, ctx: CommandContext) => void;
 
 /** Verbs whose arguments after the first positional are not ctr's options. */
-export const PASS_THROUGH_VERBS = new Set(["run", "create", "exec"]);
+export const PASS_THROUGH_VERBS = new Set(["run", "create", "exec", "top"]);

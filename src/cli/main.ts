@@ -10,13 +10,39 @@ import { setPathOverrides } from "../paths.ts";
 import { VERSION } from "../version.ts";
 import { firstPositional } from "./argv.ts";
 import { PASS_THROUGH_VERBS, type CommandContext } from "./command.ts";
+import { registerHistory } from "./history.ts";
+import { registerImageInspect } from "./image-inspect.ts";
+import { registerImagePrune } from "./image-prune.ts";
 import { registerImages } from "./images.ts";
 import { registerInfo } from "./info.ts";
+import { registerLoad } from "./load.ts";
+import { registerLogin } from "./login.ts";
+import { registerLogout } from "./logout.ts";
 import { str } from "./options.ts";
 import { registerPs } from "./ps.ts";
 import { registerPull } from "./pull.ts";
+import { registerPush } from "./push.ts";
 import { registerRm } from "./rm.ts";
+import { registerRmi } from "./rmi.ts";
 import { registerRun } from "./run.ts";
+import { registerSave } from "./save.ts";
+import { registerAttach } from "./attach.ts";
+import { registerContainerPrune } from "./container-prune.ts";
+import { registerCreate } from "./create.ts";
+import { registerExec } from "./exec.ts";
+import { registerPause } from "./pause.ts";
+import { registerStats } from "./stats.ts";
+import { registerTop } from "./top.ts";
+import { registerUnpause } from "./unpause.ts";
+import { registerInspect } from "./inspect.ts";
+import { registerKill } from "./kill.ts";
+import { registerLogs } from "./logs.ts";
+import { registerRename } from "./rename.ts";
+import { registerRestart } from "./restart.ts";
+import { registerStart } from "./start.ts";
+import { registerStop } from "./stop.ts";
+import { registerWait } from "./wait.ts";
+import { registerTag } from "./tag.ts";
 
 const GLOBAL_VALUE_FLAGS = new Set(["root", "runroot", "log-level"]);
 
@@ -25,7 +51,7 @@ function buildCli(ctx: CommandContext): CAC {
   cli.option("--root <dir>", "Storage root (default $XDG_DATA_HOME/ctr)");
   cli.option("--runroot <dir>", "Runtime state root (default $XDG_RUNTIME_DIR/ctr)");
   cli.option("--log-level <level>", "Log level: error, warn, info, debug");
-  for (const register of [registerRun, registerPull, registerImages, registerPs, registerRm, registerInfo]) register(cli, ctx);
+  for (const register of [registerRun, registerPull, registerImages, registerPs, registerRm, registerInfo, registerTag, registerRmi, registerImageInspect, registerHistory, registerImagePrune, registerSave, registerLoad, registerPush, registerLogin, registerLogout, registerCreate, registerStart, registerStop, registerRestart, registerKill, registerWait, registerRename, registerInspect, registerLogs, registerExec, registerAttach, registerTop, registerPause, registerUnpause, registerStats, registerContainerPrune]) register(cli, ctx);
   cli.command("version", "Show the ctr version").action(() => {
     ctx.out(`Version:      ${VERSION}`);
     ctx.out(`Bun version:  ${Bun.version}`);
@@ -44,7 +70,32 @@ const TWO_WORD_VERBS: Record<string, string> = {
   "image ls": "images",
   "image list": "images",
   "image pull": "pull",
+  "image rm": "rmi",
+  "image tag": "tag",
+  "image history": "history",
+  "image prune": "image-prune",
+  "image inspect": "image-inspect",
+  "image save": "save",
+  "image load": "load",
+  "image push": "push",
   "container run": "run",
+  "container create": "create",
+  "container start": "start",
+  "container stop": "stop",
+  "container restart": "restart",
+  "container kill": "kill",
+  "container wait": "wait",
+  "container rename": "rename",
+  "container inspect": "inspect",
+  "container logs": "logs",
+  "container exec": "exec",
+  "container attach": "attach",
+  "container top": "top",
+  "container pause": "pause",
+  "container unpause": "unpause",
+  "container stats": "stats",
+  "container prune": "container-prune",
+  "container ps": "ps",
   "container ls": "ps",
   "container list": "ps",
   "container rm": "rm",
@@ -70,16 +121,22 @@ function splitArgv(cli: CAC, args: string[]): { head: string[]; rest: string[] }
   takesValue.add("h"); // -h is --hostname for run/create, as in docker
   const tail = args.slice(sub + 1);
   const pos = firstPositional(tail, { takesValue });
-  if (pos < 0) return { head: [...args.slice(0, sub + 1), ...fixHostnameFlag(tail)], rest: [] };
-  return { head: [...args.slice(0, sub + 1), ...fixHostnameFlag(tail.slice(0, pos + 1))], rest: tail.slice(pos + 1) };
+  // mri (under cac) knows boolean flags by their camelCase names only, so
+  // `--read-only IMAGE` would take IMAGE as the flag's value.
+  const booleans = new Set((cmd?.options ?? []).filter((o) => o.required === undefined).flatMap((o) => o.rawName.match(/--[a-z]+(?:-[a-z]+)+/g) ?? []));
+  const fix = (a: string[]) => fixHostnameFlag(a).map((x) => (booleans.has(x) ? `${x}=true` : x));
+  if (pos < 0) return { head: [...args.slice(0, sub + 1), ...fix(tail)], rest: [] };
+  return { head: [...args.slice(0, sub + 1), ...fix(tail.slice(0, pos + 1))], rest: tail.slice(pos + 1) };
 }
 
 /**
  * Refuses flags the verb does not have, with docker's wording. cac's own
  * check runs after mri has already turned `--no-such-flag` into `suchFlag`,
- * which names the wrong flag.
+ * which names the wrong flag. Returns `head` with hyphenated boolean flags
+ * spelled `--flag=true`: cac hands mri camelCased names, so mri does not
+ * know `--all-tags` is boolean and would take the next argument as its value.
  */
-function checkFlags(cli: CAC, head: string[]): void {
+function checkFlags(cli: CAC, head: string[]): string[] {
   const verbAt = firstPositional(head, { takesValue: GLOBAL_VALUE_FLAGS });
   const verb = verbAt >= 0 ? head[verbAt] : undefined;
   const cmd = cli.commands.find((c) => c.name.split(" ")[0] === verb || c.aliasNames.includes(verb ?? ""));
@@ -92,6 +149,7 @@ function checkFlags(cli: CAC, head: string[]): void {
       if (o.required !== undefined) takesValue.add(f);
     }
   }
+  const out = [...head];
   for (let i = 0; i < head.length; i++) {
     const a = head[i]!;
     if (a === "--") break;
@@ -100,6 +158,7 @@ function checkFlags(cli: CAC, head: string[]): void {
       const name = a.split("=")[0]!;
       if (!known.has(name)) throw new CtrError(`unknown flag: ${name}`, { kind: "invalid" });
       if (!a.includes("=") && takesValue.has(name)) i++;
+      else if (!a.includes("=") && name.slice(2).includes("-") && !name.startsWith("--no-")) out[i] = `${name}=true`;
       continue;
     }
     for (let j = 1; j < a.length; j++) {
@@ -111,6 +170,7 @@ function checkFlags(cli: CAC, head: string[]): void {
       }
     }
   }
+  return out;
 }
 
 /** cac reserves -h for help; docker's run/create use it for --hostname. */
@@ -132,8 +192,7 @@ export async function main(argv: string[]): Promise<number> {
     const cli = buildCli(ctx);
     const { head, rest } = splitArgv(cli, rewriteTwoWordVerb(argv));
     ctx.rest = rest;
-    checkFlags(cli, head);
-    const parsed = cli.parse(["ctr", "ctr", ...head], { run: false });
+    const parsed = cli.parse(["ctr", "ctr", ...checkFlags(cli, head)], { run: false });
     setPathOverrides({ root: str(parsed.options.root), runroot: str(parsed.options.runroot) });
     if (parsed.options.help) return 0;
     if (!cli.matchedCommand) {

@@ -1,23 +1,26 @@
 /** `ctr pull IMAGE`: fetch an image into the local store and print its ID. */
 import type { CAC } from "cac";
+import { CtrError } from "../errors.ts";
 import { openImageContext } from "../image/image-context.ts";
 import { parsePlatform } from "../image/platform.ts";
-import { pullImage } from "../image/pull.ts";
+import { pullAllTags, pullImage } from "../image/pull.ts";
 import type { CommandContext } from "./command.ts";
 import { bool, str } from "./options.ts";
 
 export function registerPull(cli: CAC, ctx: CommandContext): void {
   cli
-    .command("pull <image>", "Pull an image from a registry")
+    .command("pull [image]", "Pull an image from a registry")
     .option("-q, --quiet", "Print only the image ID")
+    .option("-a, --all-tags", "Pull all tagged images in the repository")
     .option("--platform <os/arch>", "Pull the image for this platform")
-    .action(async (image: string, o: Record<string, unknown>) => {
+    .action(async (positional: string | undefined, o: Record<string, unknown>) => {
+      const image = positional;
+      if (image === undefined) throw new CtrError("pull requires exactly one image name", { kind: "invalid" });
       const platform = str(o.platform);
-      const rec = await pullImage(openImageContext(), String(image), {
-        log: bool(o.quiet) ? undefined : ctx.err,
-        platform: platform ? parsePlatform(platform) : undefined,
-      });
-      ctx.out(rec.id.slice(7));
+      const opts = { log: bool(o.quiet) ? undefined : ctx.err, platform: platform ? parsePlatform(platform) : undefined };
+      const images = openImageContext();
+      const recs = bool(o.allTags) ? await pullAllTags(images, String(image), opts) : [await pullImage(images, String(image), opts)];
+      for (const id of new Set(recs.map((r) => r.id.slice(7)))) ctx.out(id);
       return 0;
     });
 }

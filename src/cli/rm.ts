@@ -1,8 +1,9 @@
-/** `ctr rm CONTAINER…`: remove containers; `-f` kills running ones first. */
+/** `ctr rm CONTAINER…`: remove containers; `-f` stops running ones first (SIGKILL). */
 import type { CAC } from "cac";
-import { CtrError, errorText } from "../errors.ts";
+import { CtrError } from "../errors.ts";
 import { containerStore, removeContainer } from "../runtime/container.ts";
 import type { CommandContext } from "./command.ts";
+import { forEachContainer } from "./container-targets.ts";
 import { bool } from "./options.ts";
 
 export function registerRm(cli: CAC, ctx: CommandContext): void {
@@ -10,21 +11,17 @@ export function registerRm(cli: CAC, ctx: CommandContext): void {
     .command("rm [...containers]", "Remove one or more containers")
     .option("-f, --force", "Force removal of a running container")
     .option("-a, --all", "Remove all containers")
+    .option("-v, --volumes", "Remove anonymous volumes of the container (it has none yet)")
     .action(async (names: string[], o: Record<string, unknown>) => {
-      const store = containerStore();
-      const targets = bool(o.all) ? store.list().map((c) => c.id) : names.map(String);
-      if (targets.length === 0) throw new CtrError("rm requires at least one container name or ID (or --all)", { kind: "invalid" });
-      let code = 0;
-      for (const t of targets) {
-        try {
-          await removeContainer(store.get(t), bool(o.force));
-          ctx.out(t);
-        } catch (err) {
-          // docker goes on with the others and reports each failure
-          ctx.err(`Error: ${errorText(err)}`);
-          code = err instanceof CtrError && err.kind === "not-found" ? 1 : 125;
-        }
+      const targets = bool(o.all) ? containerStore().list().map((c) => c.id) : names.map(String);
+      if (targets.length === 0) {
+        if (bool(o.all)) return 0;
+        throw new CtrError("rm requires at least one container name or ID (or --all)", { kind: "invalid" });
       }
-      return code;
+      // podman: 1 when a container does not exist, 125 for other failures.
+      return forEachContainer(ctx, targets, "rm", async (rec, name) => {
+        await removeContainer(rec, bool(o.force));
+        ctx.out(name);
+      }, 1);
     });
 }

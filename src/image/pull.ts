@@ -18,7 +18,7 @@ import { formatReference, parseReference, repositoryOf, type Reference } from ".
 import { loadRegistriesConf, pullSources, shortNameCandidates, type RegistriesConf } from "./registries-conf.ts";
 import { RegistryClient } from "./registry/client.ts";
 import type { ImageRecord } from "./store/image-store.ts";
-import { unpackLayerStream } from "./unpack/unpack-layer.ts";
+import { storeLayer } from "./store-layer.ts";
 
 const LAYER_CONCURRENCY = 3;
 
@@ -31,8 +31,47 @@ export interface PullOptions {
 
 /** Pulls `input` (as typed by the user) and returns the stored image. */
 export async function pullImage(ctx: ImageContext, input: string, opts: PullOptions = {}): Promise<ImageRecord> {
+  // Parse before the lease: an invalid name must not touch the store at all.
+  const ref = parseReference(input);
   const conf = opts.conf ?? loadRegistriesConf();
-  const candidates = shortNameCandidates(conf, parseReference(input));
+  const candidates = shortNameCandidates(conf, ref);
+  // Until the image is named, what this pull commits belongs to no image: the lease keeps gc off it.
+  const lease = await ctx.leases.acquire();
+  try {
+    return await pullCandidates(ctx, input, candidates, conf, opts);
+  } finally {
+    lease.release();
+  }
+}
+
+/**
+ * `pull --all-tags`: every tag of the repository `input` names (which must
+ * carry no tag or digest), in the registry's order.
+ */
+export async function pullAllTags(ctx: ImageContext, input: string, opts: PullOptions = {}): Promise<ImageRecord[]> {
+  const ref = parseReference(input);
+  if (ref.tag || ref.digest) throw new CtrError(`tag can't be used with --all-tags/-a: "${input}"`, { kind: "invalid" });
+  const conf = opts.conf ?? loadRegistriesConf();
+  const [first] = shortNameCandidates(conf, ref);
+  const sources = pullSources(conf, first!);
+  let tags: string[] | undefined;
+  const failures: string[] = [];
+  for (const source of sources) {
+    try {
+      tags = await new RegistryClient(source).listTags();
+      break;
+    } catch (err) {
+      if (!(err instanceof CtrError) || (err.kind !== "not-found" && err.kind !== "unavailable")) throw wrapError(`listing tags of "${repositoryOf(first!)}"`, err);
+      failures.push(err.message);
+    }
+  }
+  if (!tags) throw new CtrError(`listing tags of "${repositoryOf(first!)}": ${failures.join("; ")}`, { kind: "not-found" });
+  const out: ImageRecord[] = [];
+  for (const tag of tags) out.push(await pullImage(ctx, formatReference({ ...first!, tag, digest: undefined }), { ...opts, conf }));
+  return out;
+}
+
+async function pullCandidates(ctx: ImageContext, input: string, candidates: (Reference & { domain: string })[], conf: RegistriesConf, opts: PullOptions): Promise<ImageRecord> {
   const failures: string[] = [];
   for (const ref of candidates) {
     const name = formatReference(ref);
@@ -59,6 +98,7 @@ async function pullFrom(ctx: ImageContext, client: RegistryClient, ref: Referenc
   const wanted = opts.platform ?? hostPlatform();
   let fetched = await client.getManifest(ref.digest ?? ref.tag ?? "latest");
   let indexDigest: string | undefined;
+  let indexBytes: Uint8Array | undefined;
   let doc = parseJson(fetched.bytes, `manifest ${client.where}`) as Partial<Manifest & Index>;
   const mediaType = fetched.mediaType || doc.mediaType || "";
   if (INDEX_TYPES.includes(mediaType) || (!mediaType && Array.isArray(doc.manifests))) {
@@ -67,7 +107,7 @@ async function pullFrom(ctx: ImageContext, client: RegistryClient, ref: Referenc
       const have = (doc.manifests ?? []).map((m) => (m.platform ? formatPlatform(m.platform) : "?")).join(", ");
       throw new CtrError(`no image for platform ${formatPlatform(wanted)} in ${formatReference(ref)} (has ${have || "none"})`, { kind: "invalid" });
     }
-    ctx.content.put(fetched.bytes, fetched.digest);
+    indexBytes = fetched.bytes;
     indexDigest = fetched.digest;
     fetched = await client.getManifest(chosen.digest);
     doc = parseJson(fetched.bytes, `manifest ${client.where}@${chosen.digest}`) as Partial<Manifest>;
@@ -76,6 +116,25 @@ async function pullFrom(ctx: ImageContext, client: RegistryClient, ref: Referenc
   }
   const manifest = validateManifest(doc, `manifest ${formatReference(ref)}`);
 
+  const hadConfig = ctx.content.has(manifest.config.digest);
+  try {
+    return await pullLayers(ctx, client, ref, manifest, fetched, indexDigest && indexBytes ? { digest: indexDigest, bytes: indexBytes } : undefined, opts);
+  } catch (err) {
+    // A failed pull takes back the config it stored, unless an image already uses it.
+    if (!hadConfig && !ctx.images.list().some((i) => i.id === manifest.config.digest)) ctx.content.remove(manifest.config.digest);
+    throw err;
+  }
+}
+
+async function pullLayers(
+  ctx: ImageContext,
+  client: RegistryClient,
+  ref: Reference & { domain: string },
+  manifest: Manifest,
+  fetched: { bytes: Uint8Array; digest: string },
+  index: { bytes: Uint8Array; digest: string } | undefined,
+  opts: PullOptions,
+): Promise<ImageRecord> {
   const config = await fetchConfig(ctx, client, manifest.config);
   if (config.rootfs?.diff_ids?.length !== manifest.layers.length) {
     throw new CtrError(`image ${formatReference(ref)}: config lists ${config.rootfs?.diff_ids?.length ?? 0} layers but the manifest ${manifest.layers.length}`, { kind: "invalid" });
@@ -84,10 +143,16 @@ async function pullFrom(ctx: ImageContext, client: RegistryClient, ref: Referenc
     const diffId = config.rootfs.diff_ids[i]!;
     if (ctx.layers.has(diffId)) return;
     opts.log?.(`Copying blob ${layer.digest.slice(7, 19)}`);
-    await fetchLayer(ctx, client, layer, diffId);
+    await storeLayer(ctx, layer, diffId, async () => {
+      const res = await client.getBlob(layer);
+      if (!res.body) throw new CtrError(`layer ${layer.digest}: empty response`, { kind: "unavailable" });
+      return res.body;
+    });
   });
-  // Manifest last: its presence in the store means everything it names is there.
+  // Manifest (and index) last: their presence in the store means everything they name is there.
   ctx.content.put(fetched.bytes, fetched.digest);
+  if (index) ctx.content.put(index.bytes, index.digest);
+  const indexDigest = index?.digest;
   const size = config.rootfs.diff_ids.reduce((sum, d) => sum + (ctx.layers.get(d)?.size ?? 0), 0);
   const record: ImageRecord = {
     id: manifest.config.digest,
@@ -136,39 +201,6 @@ async function fetchConfig(ctx: ImageContext, client: RegistryClient, desc: Desc
     throw new CtrError(`config ${desc.digest}: missing rootfs.diff_ids`, { kind: "invalid" });
   }
   return config;
-}
-
-/** Streams one layer blob into the content store and the layer store at once. */
-async function fetchLayer(ctx: ImageContext, client: RegistryClient, desc: Descriptor, diffId: string): Promise<void> {
-  const what = `layer ${desc.digest}`;
-  const haveBlob = ctx.content.has(desc.digest);
-  const ingest = haveBlob ? undefined : ctx.content.ingest(desc.digest, desc.size, what);
-  const prepared = ctx.layers.prepare();
-  try {
-    let stream: ReadableStream<Uint8Array>;
-    if (haveBlob) {
-      stream = Bun.file(ctx.content.path(desc.digest)).stream();
-    } else {
-      const res = await client.getBlob(desc);
-      if (!res.body) throw new CtrError(`${what}: empty response`, { kind: "unavailable" });
-      stream = res.body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, ctl) {
-            ingest!.write(chunk);
-            ctl.enqueue(chunk);
-          },
-        }),
-      );
-    }
-    const result = await unpackLayerStream(stream, desc.mediaType, prepared.diffDir, desc.digest);
-    ingest?.commit();
-    if (result.diffId !== diffId) throw new CtrError(`${what}: uncompressed content does not match the config's diff_id ${diffId}: got ${result.diffId}`, { kind: "invalid" });
-    prepared.commit({ diffId, blobDigest: desc.digest, size: result.size });
-  } catch (err) {
-    ingest?.abort();
-    prepared.abort();
-    throw err;
-  }
 }
 
 async function forEachLimited<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {

@@ -25,6 +25,23 @@ export interface ContainerRecord {
   autoRemove: boolean;
   tty: boolean;
   labels: Record<string, string>;
+  /** `-i`: the container's stdin stays open. */
+  interactive?: boolean;
+  /** `--restart` as given: no, always, unless-stopped, on-failure[:N]. */
+  restartPolicy?: string;
+  /** Signal name (`SIGTERM`) for `stop`: `--stop-signal`, else the image's StopSignal. */
+  stopSignal?: string;
+  /** Seconds `stop` waits before SIGKILL (`--stop-timeout`). */
+  stopTimeout?: number;
+  /** What inspect shows under Config. */
+  config?: {
+    env: string[];
+    workingDir: string;
+    user: string;
+    hostname: string;
+    entrypoint: string[];
+    cmd: string[];
+  };
 }
 
 export class ContainerStore {
@@ -82,6 +99,25 @@ export class ContainerStore {
         rmSync(tmp, { recursive: true, force: true });
         throw err;
       }
+    });
+  }
+
+  /**
+   * Changes a record under the store lock; `change` may throw. A new name
+   * must not be in use by another container.
+   */
+  async update(id: string, change: (rec: ContainerRecord) => void): Promise<ContainerRecord> {
+    return withLock(this.lockFile, () => {
+      const path = join(this.dir(id), "container.json");
+      const rec = readJson<ContainerRecord>(path);
+      if (!rec) throw new CtrError(`no such container: ${id}`, { kind: "not-found" });
+      const oldName = rec.name;
+      change(rec);
+      if (rec.name !== oldName && this.list().some((c) => c.name === rec.name && c.id !== id)) {
+        throw new CtrError(`the container name "${rec.name}" is already in use`, { kind: "conflict" });
+      }
+      writeJsonAtomic(path, rec);
+      return rec;
     });
   }
 

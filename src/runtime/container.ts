@@ -3,9 +3,10 @@
  * (hand the bundle to a shim), remove. The CLI verbs call these; nothing
  * here prints except through the `log` callback.
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { join } from "node:path";
-import { CtrError } from "../errors.ts";
+import { CtrError, EXIT_ENGINE } from "../errors.ts";
 import { writeJsonAtomic } from "../fs-util.ts";
 import type { ImageContext } from "../image/image-context.ts";
 import { pullImage } from "../image/pull.ts";
@@ -17,10 +18,13 @@ import type { ImageConfig } from "../oci/image.ts";
 import { ctrPaths } from "../paths.ts";
 import { ContainerStore, type ContainerRecord } from "./container-store.ts";
 import { readImageFile } from "./image-files.ts";
+import { pauseContainer } from "./processes.ts";
 import { newContainerId, randomName, VALID_NAME } from "./names.ts";
 import { removeTree } from "./remove-tree.ts";
-import { startShim } from "./shim.ts";
-import { buildSpec, processArgs } from "./spec.ts";
+import { attachContainer, parseDetachKeys } from "./attach.ts";
+import { etcFilesIn, writeEtcFiles } from "./etc-files.ts";
+import { shimPath, startShim } from "./shim.ts";
+import { buildSpec, processArgs, type SecurityOptions } from "./spec.ts";
 import { clearState, readLiveState } from "./state.ts";
 import { userIdMaps } from "./subid.ts";
 import { resolveUser } from "./users.ts";
@@ -42,7 +46,26 @@ export interface CreateOptions {
   platform?: string;
   readOnly: boolean;
   labels: Record<string, string>;
+  /** `-i`. */
+  interactive?: boolean;
+  /** `--restart`, validated by {@link parseRestartPolicy}. */
+  restart?: string;
+  stopSignal?: string;
+  stopTimeout?: number;
+  security?: SecurityOptions;
+  /** `--init`: the shim as the container's pid 1. */
+  init?: boolean;
   log: (line: string) => void;
+}
+
+/** Checks `--restart` as docker spells it; returns it unchanged. */
+export function parseRestartPolicy(value: string | undefined, rm: boolean): string | undefined {
+  if (value === undefined || value === "" || value === "no") return undefined;
+  if (!/^(always|unless-stopped|on-failure(:\d+)?)$/.test(value)) {
+    throw new CtrError(`invalid restart policy "${value}": expected no, always, unless-stopped or on-failure[:N]`, { kind: "invalid" });
+  }
+  if (rm) throw new CtrError(`conflicting options: --restart "${value}" and --rm`, { kind: "invalid" });
+  return value;
 }
 
 export function containerStore(): ContainerStore {
@@ -103,7 +126,12 @@ export async function createContainer(ctx: ImageContext, opts: CreateOptions): P
     uidMappings: maps.uidMappings,
     gidMappings: maps.gidMappings,
     readOnly: opts.readOnly,
+    security: opts.security,
+    initPath: opts.init ? await shimPath(ctrPaths().data) : undefined,
+    etcFiles: etcFilesIn(stateDirOf(id)),
   });
+  const stopSignal = opts.stopSignal ?? runConfig.StopSignal;
+  if (stopSignal !== undefined) signalNumber(stopSignal);
   const rec: ContainerRecord = {
     id,
     name: opts.name ?? randomName(),
@@ -116,13 +144,29 @@ export async function createContainer(ctx: ImageContext, opts: CreateOptions): P
     bundle: join(dir, "bundle"),
     autoRemove: opts.rm,
     tty: opts.tty,
-    labels: opts.labels,
+    labels: { ...(runConfig.Labels ?? {}), ...opts.labels },
+    interactive: opts.interactive,
+    restartPolicy: opts.restart,
+    stopSignal,
+    stopTimeout: opts.stopTimeout,
+    config: {
+      env: spec.process.env ?? [],
+      workingDir: spec.process.cwd,
+      user: opts.user ?? runConfig.User ?? "",
+      hostname: spec.hostname ?? "",
+      entrypoint: opts.entrypoint !== undefined ? (opts.entrypoint === "" ? [] : [opts.entrypoint]) : runConfig.Entrypoint ?? [],
+      cmd: opts.args.length > 0 ? opts.args : opts.entrypoint !== undefined ? [] : runConfig.Cmd ?? [],
+    },
   };
   // Retry a generated name that happens to be taken; a user's name is theirs to fix.
   for (let attempt = 0; ; attempt++) {
     try {
       await store.create(rec, (tmp) => {
-        for (const d of ["merged", "upper", "work", "bundle"]) mkdirSync(join(tmp, d), { mode: 0o700 });
+        // The upper dir's mode is the container's "/": 0755 as in an image, not
+        // 0700 (which would lock out every non-root user inside). The
+        // container's directory itself stays private.
+        for (const d of ["merged", "upper", "work", "bundle"]) mkdirSync(join(tmp, d), { mode: d === "upper" ? 0o755 : 0o700 });
+        chmodSync(join(tmp, "upper"), 0o755);
         writeJsonAtomic(join(tmp, "bundle", "config.json"), spec);
       });
       return rec;
@@ -137,27 +181,54 @@ export interface StartOptions {
   detach: boolean;
   /** Attached runs: give the container our stdin (`-i`). */
   stdin?: boolean;
+  /** Attached runs: forward SIGTERM, SIGHUP, SIGQUIT to the container (`--sig-proxy`, default true). */
+  sigProxy?: boolean;
+  /** `-it` runs: the keys that detach (default Ctrl-P Ctrl-Q), as `--detach-keys` spells them. */
+  detachKeys?: string;
   log: (line: string) => void;
+}
+
+export function logFileOf(id: string): string {
+  return join(containerStore().dir(id), "ctr.log");
 }
 
 /** Starts a created container. Attached: resolves with its exit status. Detached: once it runs. */
 export async function startContainer(rec: ContainerRecord, opts: StartOptions): Promise<number> {
   const stateDir = stateDirOf(rec.id);
   const state = readLiveState(stateDir);
-  if (state.status === "running") throw new CtrError(`container ${rec.name} is already running`, { kind: "conflict" });
+  if (state.status === "running" || state.status === "restarting") throw new CtrError(`container ${rec.name} is already running`, { kind: "conflict" });
   clearState(stateDir);
-  const run = await startShim(ctrPaths().data, {
+  writeEtcFiles(etcFilesIn(stateDir), rec.config?.hostname ?? rec.id.slice(0, 12), rec.name);
+  const paths = ctrPaths();
+  // A terminal session (`-it`) runs as conmon's do: the monitor detached,
+  // ctr attached to it, so that Ctrl-P Ctrl-Q can leave the container running.
+  const viaAttach = !opts.detach && opts.stdin === true && rec.tty;
+  const detachKeys = viaAttach ? parseDetachKeys(opts.detachKeys ?? "ctrl-p,ctrl-q") : [];
+  const run = await startShim(paths.data, {
     bundle: rec.bundle,
     stateDir,
-    detach: opts.detach,
+    detach: opts.detach || viaAttach,
+    waitAttach: viaAttach,
     stdin: opts.stdin,
-    logFile: opts.detach ? join(containerStore().dir(rec.id), "ctr.log") : undefined,
+    logFile: logFileOf(rec.id),
+    openStdin: rec.interactive,
+    restart: rec.restartPolicy,
+    // --rm is the monitor's job, so that it happens after ctr has gone too.
+    exitCommand: rec.autoRemove ? [process.execPath, "--root", paths.data, "--runroot", paths.runtime, "rm", "-f", rec.id] : undefined,
     onWarning: (t) => opts.log(`WARN: ${t}`),
   });
   if (opts.detach) {
     await run.ready;
     run.detach();
     return 0;
+  }
+  if (viaAttach) {
+    await run.ready;
+    run.detach();
+    const end = await attachContainer(rec, { stdin: true, detachKeys, justStarted: true });
+    if (end.how === "detached") return 0;
+    const code = end.status ?? (await waitContainer(rec));
+    return code < 0 ? EXIT_ENGINE : code;
   }
   // Attached: the terminal's ^C reaches the container directly (same process
   // group); ctr stays to collect the exit status and clean up.
@@ -168,11 +239,12 @@ export async function startContainer(rec: ContainerRecord, opts: StartOptions): 
       // the shim has already gone
     }
   };
+  const proxy = opts.sigProxy !== false;
   const handlers: [NodeJS.Signals, () => void][] = [
     ["SIGINT", () => {}],
-    ["SIGTERM", forward("SIGTERM")],
-    ["SIGHUP", forward("SIGHUP")],
-    ["SIGQUIT", forward("SIGQUIT")],
+    ["SIGTERM", proxy ? forward("SIGTERM") : () => {}],
+    ["SIGHUP", proxy ? forward("SIGHUP") : () => {}],
+    ["SIGQUIT", proxy ? forward("SIGQUIT") : () => {}],
   ];
   for (const [s, h] of handlers) process.on(s, h);
   try {
@@ -182,18 +254,116 @@ export async function startContainer(rec: ContainerRecord, opts: StartOptions): 
   }
 }
 
+/** Signal number for `9`, `KILL`, `SIGKILL` (any case). */
+export function signalNumber(name: string): number {
+  const n = Number(name);
+  if (Number.isInteger(n) && n > 0 && n < 65) return n;
+  const upper = name.toUpperCase();
+  const num = (osConstants.signals as Record<string, number>)[upper.startsWith("SIG") ? upper : `SIG${upper}`];
+  if (num === undefined) throw new CtrError(`invalid signal "${name}"`, { kind: "invalid" });
+  return num;
+}
+
+/** Running, or about to run again under its restart policy. */
+function isRunning(rec: ContainerRecord): boolean {
+  const status = readLiveState(stateDirOf(rec.id)).status;
+  return status === "running" || status === "restarting";
+}
+
+/** Tells the monitor not to restart: the user ended the container. */
+function markStopped(rec: ContainerRecord): void {
+  try {
+    writeFileSync(join(stateDirOf(rec.id), "stopped"), "");
+  } catch {
+    // no state dir: nothing runs, nothing to restart
+  }
+}
+
+/** Sends `signal` to the container's init. */
+export function killContainer(rec: ContainerRecord, signal: string | number = "SIGKILL"): void {
+  const state = readLiveState(stateDirOf(rec.id));
+  if (state.status !== "running" || !state.pid) throw new CtrError(`container ${rec.name} is not running`, { kind: "conflict" });
+  const sig = typeof signal === "number" ? signal : signalNumber(signal);
+  if (sig === osConstants.signals.SIGKILL || sig === osConstants.signals.SIGTERM) markStopped(rec);
+  try {
+    process.kill(state.pid, sig);
+    if (state.paused && sig !== osConstants.signals.SIGSTOP) pauseContainer(rec, false);
+  } catch (err) {
+    throw new CtrError(`cannot send signal ${signal} to container ${rec.name}`, { cause: err });
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once the container is no longer running (or after `timeoutMs`); whether it stopped. */
+async function waitNotRunning(rec: ContainerRecord, timeoutMs = Infinity): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 100)) {
+    if (!isRunning(rec)) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
+  }
+}
+
+/**
+ * `stop`: the stop signal (`--stop-signal`, the image's StopSignal, else
+ * SIGTERM), then SIGKILL after `timeoutSec` (default `--stop-timeout`, 10).
+ * Stopping a container that is not running does nothing, as in docker.
+ */
+export async function stopContainer(rec: ContainerRecord, timeoutSec?: number): Promise<void> {
+  const state = readLiveState(stateDirOf(rec.id));
+  if (state.status === "restarting") {
+    markStopped(rec);
+    await waitNotRunning(rec);
+    return;
+  }
+  if (state.status !== "running" || !state.pid) return;
+  markStopped(rec);
+  // A stopped (paused) process would hold the signal pending until the timeout.
+  if (state.paused) pauseContainer(rec, false);
+  const timeout = timeoutSec ?? rec.stopTimeout ?? 10;
+  const pid = state.pid;
+  const send = (sig: number) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // it has just ended
+    }
+  };
+  if (timeout > 0) {
+    send(signalNumber(rec.stopSignal ?? "SIGTERM"));
+    if (await waitNotRunning(rec, timeout * 1000)) return;
+  }
+  send(osConstants.signals.SIGKILL);
+  await waitNotRunning(rec);
+}
+
+/** Waits for the container to stop; its exit code (-1 if nobody recorded one). */
+export async function waitContainer(rec: ContainerRecord): Promise<number> {
+  for (;;) {
+    await waitNotRunning(rec);
+    const state = readLiveState(stateDirOf(rec.id));
+    if (state.status === "exited") return state.exitCode ?? 0;
+    if (state.status === "stopped") return -1;
+    await sleep(100);
+  }
+}
+
+export async function renameContainer(rec: ContainerRecord, newName: string): Promise<void> {
+  if (!VALID_NAME.test(newName)) {
+    throw new CtrError(`invalid container name "${newName}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, { kind: "invalid" });
+  }
+  await containerStore().update(rec.id, (r) => {
+    r.name = newName;
+  });
+}
+
 export async function removeContainer(rec: ContainerRecord, force: boolean): Promise<void> {
   const stateDir = stateDirOf(rec.id);
   const state = readLiveState(stateDir);
-  if (state.status === "running") {
+  if (state.status === "running" || state.status === "restarting") {
     if (!force) throw new CtrError(`cannot remove container ${rec.name}: it is running (stop it first or use -f)`, { kind: "conflict" });
-    if (state.pid) {
-      try {
-        process.kill(state.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    await stopContainer(rec, 0);
   }
   clearState(stateDir);
   await removeTree(ctrPaths().data, containerStore().dir(rec.id));

@@ -79,7 +79,18 @@ export interface ShimRunOptions {
   detach: boolean;
   /** Attached runs only: pass our stdin to the container (`-i`). */
   stdin?: boolean;
+  /** The container's stdout/stderr go through the monitor into this log (and to ours when attached). */
   logFile?: string;
+  /** `--restart` policy, carried out by the monitor. */
+  restart?: string;
+  /** Run by the monitor once the container has ended for good (argv). */
+  exitCommand?: string[];
+  /** Detached: keep the container's stdin open for `attach` (`-i`). */
+  openStdin?: boolean;
+  /** Detached: hold the container's output until a first attach client connects. */
+  waitAttach?: boolean;
+  /** `ctr-shim exec`: run the bundle's process in the running container whose init is this pid. */
+  execInPid?: number;
   onWarning?: (text: string) => void;
 }
 
@@ -87,9 +98,19 @@ export interface ShimRunOptions {
 export async function startShim(dataDir: string, opts: ShimRunOptions): Promise<ShimRun> {
   const shim = await shimPath(dataDir);
   mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
-  const args = [shim, "run", "--bundle", opts.bundle, "--state", opts.stateDir, "--sync-fd", "3"];
+  const args =
+    opts.execInPid !== undefined
+      ? [shim, "exec", "--bundle", opts.bundle, "--pid", String(opts.execInPid), "--sync-fd", "3"]
+      : [shim, "run", "--bundle", opts.bundle, "--state", opts.stateDir, "--sync-fd", "3"];
   if (opts.detach) args.push("--detach");
+  if (opts.detach && opts.openStdin && opts.execInPid === undefined) args.push("--stdin");
+  if (opts.detach && opts.waitAttach && opts.execInPid === undefined) args.push("--wait-attach");
   if (opts.logFile) args.push("--log", opts.logFile);
+  if (opts.restart) args.push("--restart", opts.restart);
+  if (opts.exitCommand?.length) {
+    args.push("--exit-command", opts.exitCommand[0]!);
+    for (const a of opts.exitCommand.slice(1)) args.push(`--exit-command-arg=${a}`);
+  }
   const proc = Bun.spawn(args, {
     stdio: [opts.detach || !opts.stdin ? "ignore" : "inherit", opts.detach ? "ignore" : "inherit", opts.detach ? "ignore" : "inherit", "socket-fd"],
   });

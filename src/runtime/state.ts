@@ -4,10 +4,10 @@
  * against the processes that really exist: a monitor killed with SIGKILL
  * shows as stopped, never as a stale "running".
  */
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
-export type Status = "created" | "running" | "exited" | "stopped";
+export type Status = "created" | "running" | "restarting" | "exited" | "stopped";
 
 export interface LiveState {
   status: Status;
@@ -15,7 +15,15 @@ export interface LiveState {
   shimPid?: number;
   exitCode?: number;
   signal?: number;
+  /** Unix ms. */
+  startedAt?: number;
   finishedAt?: number;
+  /** Restarts done by the monitor for the restart policy. */
+  restartCount?: number;
+  /** ctr stopped or killed it (the `stopped` marker). */
+  stoppedByUser?: boolean;
+  /** `pause` stopped its processes (with SIGSTOP: no freezer cgroup is ours). */
+  paused?: boolean;
 }
 
 function readNumber(path: string): number | undefined {
@@ -37,26 +45,63 @@ export function alive(pid: number | undefined): boolean {
   }
 }
 
-export function readExitFile(dir: string): { exitCode: number; signal: number; finishedAt: number } | undefined {
+function readKeyValues(path: string): Record<string, string> | undefined {
   let text: string;
   try {
-    text = readFileSync(join(dir, "exit"), "utf8");
+    text = readFileSync(path, "utf8");
   } catch {
     return undefined;
   }
-  const kv = Object.fromEntries(text.split("\n").filter(Boolean).map((l) => l.split("=", 2) as [string, string]));
+  return Object.fromEntries(text.split("\n").filter(Boolean).map((l) => l.split("=", 2) as [string, string]));
+}
+
+export function readExitFile(dir: string): { exitCode: number; signal: number; finishedAt: number } | undefined {
+  const kv = readKeyValues(join(dir, "exit"));
+  if (!kv) return undefined;
   return { exitCode: Number(kv.exitCode ?? 0), signal: Number(kv.signal ?? 0), finishedAt: Number(kv.finishedAt ?? 0) };
 }
 
 export function readLiveState(stateDir: string): LiveState {
-  const exit = readExitFile(stateDir);
-  if (exit) return { status: "exited", ...exit };
+  const started = readKeyValues(join(stateDir, "started"));
+  const common: Partial<LiveState> = {
+    startedAt: started?.startedAt ? Number(started.startedAt) : undefined,
+    restartCount: started?.restartCount ? Number(started.restartCount) : undefined,
+    stoppedByUser: existsSync(join(stateDir, "stopped")),
+    paused: existsSync(join(stateDir, "paused")),
+  };
   const shimPid = readNumber(join(stateDir, "shim.pid"));
   const pid = readNumber(join(stateDir, "pid"));
+  const exit = readExitFile(stateDir);
+  // Between two runs of a restart policy; a monitor killed meanwhile restarts nothing.
+  if (existsSync(join(stateDir, "restarting")) && alive(shimPid)) return { ...common, status: "restarting", ...exit, pid, shimPid };
+  if (exit) return { ...common, status: "exited", ...exit, pid, shimPid };
   if (shimPid === undefined) return { status: "created" };
-  if (alive(shimPid)) return { status: pid ? "running" : "created", pid, shimPid };
-  // The monitor is gone without recording an exit: it was killed.
-  return { status: "stopped", pid, shimPid };
+  if (alive(shimPid)) return { ...common, status: pid ? "running" : "created", pid, shimPid };
+  // The monitor is gone without recording an exit: it was killed. Its
+  // container may live on (it survives its monitor once exec'd): kill(2)
+  // tells, as long as the pid has not been reused.
+  if (pid && alive(pid) && sameProcessStart(pid, common.startedAt)) return { ...common, status: "running", pid, shimPid };
+  return { ...common, status: "stopped", pid, shimPid };
+}
+
+/**
+ * Whether `pid` started around `startedAt` (unix ms), from /proc's start
+ * time, so a recycled pid is not taken for the container.
+ */
+function sameProcessStart(pid: number, startedAt: number | undefined): boolean {
+  if (!startedAt) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // A zombie has ended; whoever adopted it just has not reaped it yet.
+    if (fields[0] === "Z" || fields[0] === "X") return false;
+    const ticks = Number(fields[19]);
+    const uptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+    const started = Date.now() - (uptime - ticks / 100) * 1000;
+    return Math.abs(started - startedAt) < 5000;
+  } catch {
+    return false;
+  }
 }
 
 export function clearState(stateDir: string): void {

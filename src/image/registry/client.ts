@@ -44,11 +44,65 @@ export class RegistryClient {
   private authorization: string | undefined;
   private readonly credentials: Credentials | undefined;
 
-  constructor(source: PullSource, env = process.env) {
+  /** Token scope actions: `pull`, or `pull,push` for a client that pushes. */
+  private readonly actions: string;
+
+  constructor(source: PullSource, env = process.env, opts: { push?: boolean; credentials?: Credentials } = {}) {
     this.registry = source.registry;
     this.repository = source.repository;
     this.insecure = source.insecure || isLoopback(source.registry);
-    this.credentials = findCredentials(source.registry, source.repository, env);
+    this.credentials = opts.credentials ?? findCredentials(source.registry, source.repository, env);
+    this.actions = opts.push ? "pull,push" : "pull";
+  }
+
+  /** GET /v2/ and answer its challenge: whether these credentials are good (login). */
+  async ping(): Promise<void> {
+    await this.request("GET", "/v2/", {});
+  }
+
+  /** Whether the repository has the blob (HEAD), so a push can skip it. */
+  async hasBlob(digest: string): Promise<boolean> {
+    try {
+      await this.request("HEAD", `blobs/${digest}`, {});
+      return true;
+    } catch (err) {
+      if (err instanceof CtrError && err.kind === "not-found") return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Asks the registry to mount `digest` from `fromRepository` on the same
+   * registry (cross-repository blob mount). Returns true if mounted; false
+   * if the registry declined (it then opened an upload, which is cancelled).
+   */
+  async mountBlob(digest: string, fromRepository: string): Promise<boolean> {
+    const res = await this.request("POST", `blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepository)}`, {});
+    await res.body?.cancel();
+    if (res.status === 201) return true;
+    const location = res.headers.get("location");
+    if (location) await this.send("DELETE", location, {}).then((r) => r.body?.cancel()).catch(() => undefined);
+    return false;
+  }
+
+  /** Monolithic upload: POST to open an upload session, PUT the whole blob with its digest. */
+  async uploadBlob(digest: string, body: Blob): Promise<void> {
+    const start = await this.request("POST", "blobs/uploads/", {});
+    await start.body?.cancel();
+    const location = start.headers.get("location");
+    if (start.status !== 202 || !location) throw new CtrError(`blob upload to ${this.where}: registry answered HTTP ${start.status} without an upload location`, { kind: "unavailable" });
+    const url = new URL(location, "http://placeholder");
+    url.searchParams.set("digest", digest);
+    const target = /^https?:/.test(location) ? url.toString() : `${url.pathname}${url.search}`;
+    const put = await this.request("PUT", target, { "Content-Type": "application/octet-stream", "Content-Length": String(body.size) }, body);
+    await put.body?.cancel();
+  }
+
+  /** PUT a manifest under a tag or digest; returns the digest the registry reports. */
+  async putManifest(reference: string, mediaType: string, bytes: Uint8Array): Promise<string | undefined> {
+    const res = await this.request("PUT", `manifests/${reference}`, { "Content-Type": mediaType }, new Blob([bytes as Uint8Array<ArrayBuffer>]));
+    await res.body?.cancel();
+    return res.headers.get("docker-content-digest") ?? undefined;
   }
 
   /** Where messages say this client is talking to. */
@@ -74,6 +128,22 @@ export class RegistryClient {
     return { bytes, mediaType, digest };
   }
 
+  /** Every tag of the repository (GET /v2/<name>/tags/list, following `Link` pages). */
+  async listTags(): Promise<string[]> {
+    const tags: string[] = [];
+    let path = "tags/list";
+    for (let page = 0; page < 1000; page++) {
+      const res = await this.request("GET", path, { Accept: "application/json" });
+      const body = (await res.json()) as { tags?: string[] | null };
+      tags.push(...(body.tags ?? []));
+      const link = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get("link") ?? "");
+      if (!link) break;
+      const next = new URL(link[1]!, "http://x");
+      path = `tags/list${next.search}`;
+    }
+    return tags;
+  }
+
   /** GET a blob; the body is the caller's to stream and verify. `offset` resumes with Range. */
   async getBlob(desc: Descriptor, offset = 0): Promise<Response> {
     const headers: Record<string, string> = {};
@@ -81,11 +151,11 @@ export class RegistryClient {
     return this.request("GET", `blobs/${desc.digest}`, headers);
   }
 
-  private async request(method: string, path: string, headers: Record<string, string>): Promise<Response> {
-    let res = await this.send(method, path, headers);
+  private async request(method: string, path: string, headers: Record<string, string>, body?: Blob): Promise<Response> {
+    let res = await this.send(method, path, headers, body);
     if (res.status === 401) {
       await this.authenticate(res);
-      res = await this.send(method, path, headers);
+      res = await this.send(method, path, headers, body);
     }
     if (res.ok) return res;
     await res.body?.cancel();
@@ -93,21 +163,30 @@ export class RegistryClient {
   }
 
   private statusError(status: number, path: string): CtrError {
-    const what = path.startsWith("manifests/") ? `manifest ${this.where}:${path.slice(10)}` : `blob ${this.where}@${path.slice(6)}`;
+    const what = path.startsWith("manifests/")
+      ? `manifest ${this.where}:${path.slice(10)}`
+      : path.startsWith("blobs/uploads") || path.startsWith("/") || path.startsWith("http")
+        ? path === "/v2/" ? `registry ${this.registry}` : `blob upload to ${this.where}`
+        : path.startsWith("blobs/")
+          ? `blob ${this.where}@${path.slice(6)}`
+          : `repository ${this.where}`;
     if (status === 404) return new CtrError(`${what}: not found`, { kind: "not-found" });
+    if (status === 401 && this.credentials) return new CtrError(`${what}: the credentials for "${this.registry}" were refused (HTTP 401)`, { kind: "invalid" });
     if (status === 401) return new CtrError(`${what}: authentication required${this.credentials ? " (the stored credentials were refused)" : ""}`, { kind: "invalid" });
     if (status === 403) return new CtrError(`${what}: access denied`, { kind: "invalid" });
     return new CtrError(`${what}: registry answered HTTP ${status}`, { kind: "unavailable" });
   }
 
   /** Sends one request, choosing the scheme once and following redirects by hand. */
-  private async send(method: string, path: string, headers: Record<string, string>): Promise<Response> {
+  private async send(method: string, path: string, headers: Record<string, string>, body?: Blob): Promise<Response> {
     const host = apiHost(this.registry);
     const schemes = this.scheme ? [this.scheme] : this.insecure ? (["https", "http"] as const) : (["https"] as const);
     let lastErr: unknown;
     for (const scheme of schemes) {
       try {
-        const res = await this.follow(method, `${scheme}://${host}/v2/${this.repository}/${path}`, headers);
+        // Upload locations come back as absolute URLs or absolute paths.
+        const url = /^https?:/.test(path) ? path : path.startsWith("/") ? `${scheme}://${host}${path}` : `${scheme}://${host}/v2/${this.repository}/${path}`;
+        const res = await this.follow(method, url, headers, body);
         this.scheme = scheme;
         return res;
       } catch (err) {
@@ -122,13 +201,13 @@ export class RegistryClient {
    * Redirects are followed manually so that `Authorization` is never sent to
    * another host (blob storage behind a redirect must not see our token).
    */
-  private async follow(method: string, url: string, headers: Record<string, string>): Promise<Response> {
+  private async follow(method: string, url: string, headers: Record<string, string>, body?: Blob): Promise<Response> {
     const origin = new URL(url).host;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const sameHost = new URL(url).host === origin;
       const h: Record<string, string> = { ...headers, "User-Agent": "ctr/0.1" };
       if (sameHost && this.authorization) h.Authorization = this.authorization;
-      const res = await fetchWithTimeout(url, { method, headers: h, redirect: "manual", tls: { rejectUnauthorized: !this.insecure } });
+      const res = await fetchWithTimeout(url, { method, headers: h, body, redirect: "manual", tls: { rejectUnauthorized: !this.insecure } });
       if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
         await res.body?.cancel();
         url = new URL(res.headers.get("location")!, url).toString();
@@ -154,7 +233,7 @@ export class RegistryClient {
     }
     const realm = new URL(challenge.params.realm);
     if (challenge.params.service) realm.searchParams.set("service", challenge.params.service);
-    realm.searchParams.set("scope", challenge.params.scope ?? `repository:${this.repository}:pull`);
+    realm.searchParams.set("scope", this.actions === "pull" && challenge.params.scope ? challenge.params.scope : `repository:${this.repository}:${this.actions}`);
     const tokenRes = await fetchWithTimeout(realm.toString(), { headers: basic ? { Authorization: basic } : {}, tls: { rejectUnauthorized: !this.insecure } }).catch((err) => {
       throw new CtrError(`registry "${this.registry}": cannot reach token service ${realm.host}: ${errorText(err)}`, { kind: "unavailable", cause: err });
     });

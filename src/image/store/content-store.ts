@@ -5,7 +5,7 @@
  * size and digest were checked: bytes stream into `blobs/ingest/`, and
  * `commit` renames them in. A mismatch leaves the store as it was.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { CtrError } from "../../errors.ts";
 import { writeFileAtomic } from "../../fs-util.ts";
@@ -53,6 +53,19 @@ export class ContentStore {
 
   readJson<T>(digest: string): T {
     return JSON.parse(readFileSync(this.path(digest), "utf8")) as T;
+  }
+
+  /** Every committed blob's digest. */
+  list(): string[] {
+    try {
+      return readdirSync(join(this.root, "blobs", "sha256")).filter((h) => /^[a-f0-9]{64}$/.test(h)).map((h) => `sha256:${h}`);
+    } catch {
+      return [];
+    }
+  }
+
+  remove(digest: string): void {
+    rmSync(this.path(digest), { force: true });
   }
 
   /** Stores bytes already in memory (manifests, configs) after checking their digest. */

@@ -79,6 +79,19 @@ export class ImageStore {
     });
   }
 
+  /**
+   * Points `name` at the image `id`, moving it away from any other image.
+   * Throws not-found when `id` is not stored.
+   */
+  async tag(id: string, name: string): Promise<void> {
+    await this.update((images) => {
+      const target = images.find((i) => i.id === id);
+      if (!target) throw new CtrError(`image "${id}" not known`, { kind: "not-found" });
+      for (const other of images) if (other !== target) other.names = other.names.filter((n) => n !== name);
+      if (!target.names.includes(name)) target.names.push(name);
+    });
+  }
+
   /** Read-modify-write of the index under the store lock. */
   async update(fn: (images: ImageRecord[]) => void): Promise<void> {
     await withLock(this.lockFile, () => {
