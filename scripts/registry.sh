@@ -1,19 +1,38 @@
 #!/usr/bin/env bash
-# Runs the local test registry: Debian's docker-registry (CNCF distribution
-# 2.8) with a config of our own, no auth, deletes enabled, listening only on
-# loopback. Idempotent.
+# Runs the local test registries: Debian's docker-registry (CNCF distribution
+# 2.8) with configs of our own, deletes enabled, listening only on loopback,
+# all on one storage directory so they serve the same seeded images:
 #
-#   scripts/registry.sh start    start it unless it already answers, wait for GET /v2/ = 200
-#   scripts/registry.sh stop     stop the one started here (pid file), if running
-#   scripts/registry.sh status   exit 0 and say so if it answers, 1 otherwise
+#   plain  CTR_TEST_REGISTRY       (default 127.0.0.1:5055) no auth, http
+#   auth   CTR_TEST_REGISTRY_AUTH  (default 127.0.0.1:5056) htpasswd (bcrypt)
+#          basic auth over http; user CTR_TEST_REGISTRY_AUTH_USER, password
+#          CTR_TEST_REGISTRY_AUTH_PASSWORD (test-only values, defaults below)
+#   tls    CTR_TEST_REGISTRY_TLS   (default 127.0.0.1:5057) no auth, https with
+#          a certificate from a CA generated here (SANs 127.0.0.1, localhost)
 #
-# Environment: CTR_TEST_REGISTRY (host:port, default 127.0.0.1:5055),
-# CTR_TEST_REGISTRY_DIR (config, storage, pid and log; default
-# /var/tmp/ctr-test-registry for root, /var/tmp/ctr-test-registry-<uid> for
-# anyone else, so a user's registry never writes into root's tree).
+# The CA is installed where podman looks (containers-certs.d(5)): in the test
+# user's ~/.config/containers/certs.d/<CTR_TEST_REGISTRY_TLS>/ca.crt and, as
+# root, in /etc/containers/certs.d/localhost:<port>/ca.crt. The two names
+# differ on purpose, so a test can pull through each directory separately
+# and, with another HOME, see verification fail. Idempotent.
+#
+#   scripts/registry.sh start    start each instance unless it already answers
+#   scripts/registry.sh stop     stop the ones started here (pid files), if running
+#   scripts/registry.sh status   exit 0 and say so if all answer, 1 otherwise
+#
+# Environment: the addresses above; CTR_TEST_REGISTRY_DIR (configs, storage,
+# pids, logs, certificates; default /var/tmp/ctr-test-registry for root,
+# /var/tmp/ctr-test-registry-<uid> for anyone else, so a user's registry never
+# writes into root's tree); CTR_TEST_USER (default ctrtest), whose certs.d
+# root writes.
 set -euo pipefail
 
 ADDR="${CTR_TEST_REGISTRY:-127.0.0.1:5055}"
+AUTH_ADDR="${CTR_TEST_REGISTRY_AUTH:-127.0.0.1:5056}"
+TLS_ADDR="${CTR_TEST_REGISTRY_TLS:-127.0.0.1:5057}"
+AUTH_USER="${CTR_TEST_REGISTRY_AUTH_USER:-ctrtest}"
+AUTH_PASSWORD="${CTR_TEST_REGISTRY_AUTH_PASSWORD:-ctr-test-password}"
+TEST_USER="${CTR_TEST_USER:-ctrtest}"
 if [[ -n ${CTR_TEST_REGISTRY_DIR:-} ]]; then
   DIR="$CTR_TEST_REGISTRY_DIR"
 elif [[ $(id -u) -eq 0 ]]; then
@@ -21,20 +40,41 @@ elif [[ $(id -u) -eq 0 ]]; then
 else
   DIR="/var/tmp/ctr-test-registry-$(id -u)"
 fi
-CONFIG="$DIR/config.yml"
-PIDFILE="$DIR/registry.pid"
-LOGFILE="$DIR/registry.log"
+TLS_DIR="$DIR/tls"
 
 log() { printf 'registry: %s\n' "$*" >&2; }
 die() { printf 'registry: error: %s\n' "$*" >&2; exit 1; }
 
-case "$ADDR" in
-127.*:* | localhost:*) ;;
-*) die "CTR_TEST_REGISTRY must be a loopback host:port, not \"$ADDR\"" ;;
-esac
+for a in "$ADDR" "$AUTH_ADDR" "$TLS_ADDR"; do
+  case "$a" in
+  127.*:* | localhost:*) ;;
+  *) die "test registry addresses must be loopback host:port, not \"$a\"" ;;
+  esac
+done
 
+# Selects an instance by name: sets NAME, ADDR_OF, CONFIG, PIDFILE, LOGFILE.
+use_instance() {
+  NAME="$1"
+  case "$NAME" in
+  plain) ADDR_OF="$ADDR" CONFIG="$DIR/config.yml" PIDFILE="$DIR/registry.pid" LOGFILE="$DIR/registry.log" ;;
+  auth) ADDR_OF="$AUTH_ADDR" CONFIG="$DIR/config-auth.yml" PIDFILE="$DIR/registry-auth.pid" LOGFILE="$DIR/registry-auth.log" ;;
+  tls) ADDR_OF="$TLS_ADDR" CONFIG="$DIR/config-tls.yml" PIDFILE="$DIR/registry-tls.pid" LOGFILE="$DIR/registry-tls.log" ;;
+  esac
+}
+
+# GET /v2/ as each instance should answer it: plain 200; auth 200 with the
+# credentials; tls 200 over https verified by our CA.
 answers() {
-  [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$ADDR/v2/" 2>/dev/null)" == 200 ]]
+  local code=""
+  case "$NAME" in
+  plain) code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$ADDR_OF/v2/" 2>/dev/null)" || true ;;
+  auth) code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u "$AUTH_USER:$AUTH_PASSWORD" "http://$ADDR_OF/v2/" 2>/dev/null)" || true ;;
+  tls)
+    [[ -f $TLS_DIR/ca.crt ]] || return 1
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$TLS_DIR/ca.crt" "https://$ADDR_OF/v2/" 2>/dev/null)" || true
+    ;;
+  esac
+  [[ $code == 200 ]]
 }
 
 running_pid() {
@@ -55,7 +95,7 @@ version: 0.1
 log:
   level: info
   fields:
-    service: ctr-test-registry
+    service: ctr-test-registry-$NAME
 storage:
   filesystem:
     rootdirectory: $DIR/storage
@@ -64,23 +104,72 @@ storage:
   cache:
     blobdescriptor: inmemory
 http:
-  addr: $ADDR
+  addr: $ADDR_OF
   headers:
     X-Content-Type-Options: [nosniff]
 EOF
+  # tls nests under http:, auth is top level; both go last for that reason.
+  case "$NAME" in
+  tls) printf '  tls:\n    certificate: %s\n    key: %s\n' "$TLS_DIR/server.crt" "$TLS_DIR/server.key" >>"$CONFIG.tmp" ;;
+  auth) printf 'auth:\n  htpasswd:\n    realm: ctr-test-registry\n    path: %s\n' "$DIR/htpasswd" >>"$CONFIG.tmp" ;;
+  esac
   mv "$CONFIG.tmp" "$CONFIG"
 }
 
-start() {
+# distribution accepts bcrypt entries only; htpasswd -B writes them.
+write_htpasswd() {
+  command -v htpasswd >/dev/null || die "htpasswd is not installed (apache2-utils; run scripts/setup-host.sh as root)"
+  htpasswd -B -b -c "$DIR/htpasswd.tmp" "$AUTH_USER" "$AUTH_PASSWORD" 2>/dev/null
+  mv "$DIR/htpasswd.tmp" "$DIR/htpasswd"
+}
+
+# A CA and a server certificate for 127.0.0.1 and localhost, made once and
+# kept: the certs.d copies must keep matching a running instance.
+ensure_certs() {
+  mkdir -p "$TLS_DIR"
+  if [[ ! -f $TLS_DIR/server.crt ]]; then
+    command -v openssl >/dev/null || die "openssl is not installed"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=ctr test CA" \
+      -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+      -keyout "$TLS_DIR/server.key" -out "$TLS_DIR/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$TLS_DIR/san.ext"
+    openssl x509 -req -in "$TLS_DIR/server.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" \
+      -CAcreateserial -days 3650 -extfile "$TLS_DIR/san.ext" -out "$TLS_DIR/server.crt" 2>/dev/null
+  fi
+  chmod 0644 "$TLS_DIR/ca.crt"
+  install_ca
+}
+
+install_ca() {
+  local home owner port="${TLS_ADDR##*:}"
+  if [[ $(id -u) -eq 0 ]]; then
+    install -D -m 0644 "$TLS_DIR/ca.crt" "/etc/containers/certs.d/localhost:$port/ca.crt"
+    home="$(getent passwd "$TEST_USER" | cut -d: -f6)" || return 0
+    owner="$TEST_USER"
+  else
+    home="${HOME:-}"
+    owner="$(id -un)"
+  fi
+  [[ -n $home && -d $home ]] || return 0
+  local d="$home/.config/containers/certs.d/$TLS_ADDR"
+  install -d -o "$owner" -m 0755 "$home/.config" "$home/.config/containers" "$home/.config/containers/certs.d" "$d"
+  install -o "$owner" -m 0644 "$TLS_DIR/ca.crt" "$d/ca.crt"
+}
+
+start_one() {
+  use_instance "$1"
+  [[ $NAME == tls ]] && ensure_certs
   if answers; then
     if pid="$(running_pid)"; then
-      log "already running on $ADDR (pid $pid)"
+      log "$NAME already running on $ADDR_OF (pid $pid)"
     else
-      log "something already answers on http://$ADDR/v2/; using it"
+      log "something already answers on $ADDR_OF/v2/; using it as $NAME"
     fi
     return 0
   fi
   command -v docker-registry >/dev/null || die "docker-registry is not installed (run scripts/setup-host.sh as root)"
+  [[ $NAME == auth ]] && write_htpasswd
   write_config
   # setsid: the registry must outlive the shell that started it (npm run demo
   # leaves it running) and not get the terminal's SIGINT.
@@ -89,24 +178,30 @@ start() {
   local _
   for _ in $(seq 1 100); do
     if answers; then
-      log "started on $ADDR (pid $(cat "$PIDFILE"), log $LOGFILE)"
+      log "$NAME started on $ADDR_OF (pid $(cat "$PIDFILE"), log $LOGFILE)"
       return 0
     fi
     if ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
       tail -n 20 "$LOGFILE" >&2 || true
       rm -f "$PIDFILE"
-      die "docker-registry exited during startup (log $LOGFILE)"
+      die "docker-registry ($NAME) exited during startup (log $LOGFILE)"
     fi
     sleep 0.1
   done
-  die "docker-registry did not answer GET http://$ADDR/v2/ within 10s (log $LOGFILE)"
+  die "docker-registry ($NAME) did not answer GET $ADDR_OF/v2/ within 10s (log $LOGFILE)"
 }
 
-stop() {
+start() {
+  start_one plain
+  start_one auth
+  start_one tls
+}
+
+stop_one() {
   local pid _
   if ! pid="$(running_pid)"; then
     rm -f "$PIDFILE"
-    log "not running (no live pid in $PIDFILE)"
+    log "$NAME not running (no live pid in $PIDFILE)"
     return 0
   fi
   kill "$pid"
@@ -116,21 +211,33 @@ stop() {
   done
   kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
   rm -f "$PIDFILE"
-  log "stopped (pid $pid)"
+  log "$NAME stopped (pid $pid)"
+}
+
+stop() {
+  local n
+  for n in plain auth tls; do
+    use_instance "$n"
+    stop_one
+  done
 }
 
 status() {
-  if answers; then
-    local pid
-    if pid="$(running_pid)"; then
-      echo "registry: running on $ADDR (pid $pid, storage $DIR/storage)"
+  local n rc=0 pid
+  for n in plain auth tls; do
+    use_instance "$n"
+    if answers; then
+      if pid="$(running_pid)"; then
+        echo "registry: $NAME running on $ADDR_OF (pid $pid, storage $DIR/storage)"
+      else
+        echo "registry: $NAME: something answers on $ADDR_OF, not started from $DIR"
+      fi
     else
-      echo "registry: something answers on $ADDR, not started from $DIR"
+      echo "registry: $NAME not answering on $ADDR_OF"
+      rc=1
     fi
-    return 0
-  fi
-  echo "registry: not answering on $ADDR"
-  return 1
+  done
+  return "$rc"
 }
 
 case "${1:-}" in

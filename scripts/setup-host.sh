@@ -24,12 +24,13 @@ REGISTRY="${CTR_TEST_REGISTRY:-127.0.0.1:5055}"
 
 # uidmap: newuidmap/newgidmap for rootless user namespaces; slirp4netns and
 # passt: rootless networking; fuse-overlayfs: overlay fallback;
-# docker-registry: the local test registry; busybox-static: seed image
+# docker-registry, apache2-utils (htpasswd -B) and openssl: the local test
+# registries (plain, basic-auth, TLS); busybox-static: seed image
 # content; musl-tools + linux-libc-dev: the static C shim; podman, crun,
 # skopeo, hyperfine: comparison and benchmarks.
 PACKAGES=(
   uidmap slirp4netns fuse-overlayfs passt docker-registry busybox-static
-  musl-tools linux-libc-dev jq curl iproute2 tar gzip
+  musl-tools linux-libc-dev jq curl iproute2 tar gzip apache2-utils openssl
   podman crun skopeo hyperfine
 )
 SUBID_COUNT=65536

@@ -24,12 +24,23 @@ CHECKOUT_COPY=/var/tmp/ctr-test-checkout
 SYSTEM_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 export CTR_TEST_REGISTRY="$REGISTRY"
+# The basic-auth and TLS instances (scripts/registry.sh), passed to the tests
+# as CTR_* variables like any other.
+export CTR_TEST_REGISTRY_AUTH="${CTR_TEST_REGISTRY_AUTH:-127.0.0.1:5056}"
+export CTR_TEST_REGISTRY_AUTH_USER="${CTR_TEST_REGISTRY_AUTH_USER:-ctrtest}"
+export CTR_TEST_REGISTRY_AUTH_PASSWORD="${CTR_TEST_REGISTRY_AUTH_PASSWORD:-ctr-test-password}"
+export CTR_TEST_REGISTRY_TLS="${CTR_TEST_REGISTRY_TLS:-127.0.0.1:5057}"
 
+# STARTED_REGISTRY=1 only when the plain instance was not answering: then
+# everything is ours to stop afterwards. Missing auth/TLS instances beside a
+# running plain one are started and left running, as a shared plain one is.
 ensure_registry() {
   if ! bash "$REPO/scripts/registry.sh" status >/dev/null 2>&1; then
+    if ! bash "$REPO/scripts/registry.sh" status 2>/dev/null | grep -q '^registry: plain running\|^registry: plain: something'; then
+      # shellcheck disable=SC2034
+      STARTED_REGISTRY=1
+    fi
     bash "$REPO/scripts/registry.sh" start
-    # shellcheck disable=SC2034
-    STARTED_REGISTRY=1
   fi
 }
 

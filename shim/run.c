@@ -25,6 +25,7 @@
 
 #include "container.h"
 #include "idmap.h"
+#include "nethelper.h"
 #include "attach.h"
 #include "log.h"
 #include "terminal.h"
@@ -53,6 +54,7 @@ struct run_options
   const char *exit_command;
   const char **exit_args; /* NULL-terminated, argv[0] included */
   size_t n_exit_args;
+  struct net_helper net; /* --net-helper: slirp4netns for the container's network namespace */
 };
 
 /* The first restart waits this long; each next one twice as long, up to
@@ -147,6 +149,9 @@ static char *parse_run_options(int argc, char **argv, struct run_options *o)
 
   o->sync_fd = -1;
   o->exit_args = xcalloc((size_t) argc + 2, sizeof *o->exit_args);
+  o->net.args = xcalloc((size_t) argc + 6, sizeof *o->net.args);
+  o->net.requests = xcalloc((size_t) argc + 1, sizeof *o->net.requests);
+  o->net.exit_fd = -1;
   for (int i = 0; i < argc; i++)
     {
       const char *missing = NULL;
@@ -174,6 +179,12 @@ static char *parse_run_options(int argc, char **argv, struct run_options *o)
         o->exit_args[1 + o->n_exit_args++] = v;
       else if ((v = option_value(argc, argv, &i, "--exit-command", &missing)))
         o->exit_command = v;
+      else if ((v = option_value(argc, argv, &i, "--net-helper-request", &missing)))
+        o->net.requests[o->net.n_requests++] = v;
+      else if ((v = option_value(argc, argv, &i, "--net-helper-arg", &missing)))
+        o->net.args[1 + o->net.n_args++] = v;
+      else if ((v = option_value(argc, argv, &i, "--net-helper", &missing)))
+        o->net.path = v;
       else if (strcmp(argv[i], "--detach") == 0)
         o->detach = true;
       else if (strcmp(argv[i], "--stdin") == 0)
@@ -556,7 +567,7 @@ static void monitor_take_io(struct child_io *io, bool attached, bool forward_inp
 
 /* Clones the container's init into its namespaces, writes its id maps and
  * waits until it has exec'd (or dies with its error). Returns its pid. */
-static pid_t start_container(struct spec *spec, struct container_start *start, const struct run_options *o, int state_fd)
+static pid_t start_container(struct spec *spec, struct container_start *start, struct run_options *o, int state_fd)
 {
   int start_pipe[2], report_pipe[2];
   struct child_io io;
@@ -595,6 +606,10 @@ static pid_t start_container(struct spec *spec, struct container_start *start, c
 
   if (spec->clone_flags & CLONE_NEWUSER)
     write_id_maps(pid, &spec->uid_maps, &spec->gid_maps);
+  /* The network is up before the container's process runs: its first
+   * connection must not race the helper. The helper joins the user
+   * namespace, so the maps come first. */
+  net_helper_start(&o->net, pid, state_fd, &start->original_mask);
   if (write_all(start_pipe[1], "1", 1) < 0)
     die_with_error(EXIT_ENGINE, "cannot start the container");
   close(start_pipe[1]);
@@ -748,6 +763,7 @@ int cmd_run(int argc, char **argv)
 
       status = monitor_container(pid, &signals);
       container_pid = -1;
+      net_helper_stop(&o.net);
       code = wait_status_to_code(status);
       snprintf(text, sizeof text, "exitCode=%d\nsignal=%d\nfinishedAt=%lld\n", code,
                WIFSIGNALED(status) ? WTERMSIG(status) : 0, now_ms());

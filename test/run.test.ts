@@ -78,7 +78,8 @@ describe("ctr run", () => {
   });
 
   test("the network namespace is the container's own", async () => {
-    const r = await ctr(["run", "--rm", "alpine", "cat", "/proc/net/dev"], { store });
+    // The default network adds slirp4netns's tap0 (test/network.test.ts); none is the bare namespace.
+    const r = await ctr(["run", "--rm", "--network", "none", "alpine", "cat", "/proc/net/dev"], { store });
     const ifaces = r.stdout.split("\n").slice(2).filter(Boolean).map((l) => l.split(":")[0]!.trim());
     expect(ifaces).toEqual(["lo"]);
   });

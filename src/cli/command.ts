@@ -16,3 +16,9 @@ export type RegisterCommand = (cli: CAC, ctx: CommandContext) => void;
 
 /** Verbs whose arguments after the first positional are not ctr's options. */
 export const PASS_THROUGH_VERBS = new Set(["run", "create", "exec", "top"]);
+
+/**
+ * What a lone `-` argument (stdin/stdout, as in `import -` and `cp - C:/d`)
+ * reaches verbs as: mri, under cac, drops `-` and every argument after it.
+ */
+export const STDIO_ARG = "\u0000-";

@@ -9,7 +9,7 @@ import { CtrError, errorText, EXIT_ENGINE } from "../errors.ts";
 import { setPathOverrides } from "../paths.ts";
 import { VERSION } from "../version.ts";
 import { firstPositional } from "./argv.ts";
-import { PASS_THROUGH_VERBS, type CommandContext } from "./command.ts";
+import { PASS_THROUGH_VERBS, STDIO_ARG, type CommandContext } from "./command.ts";
 import { registerHistory } from "./history.ts";
 import { registerImageInspect } from "./image-inspect.ts";
 import { registerImagePrune } from "./image-prune.ts";
@@ -20,6 +20,7 @@ import { registerLogin } from "./login.ts";
 import { registerLogout } from "./logout.ts";
 import { str } from "./options.ts";
 import { registerPs } from "./ps.ts";
+import { registerPort } from "./port.ts";
 import { registerPull } from "./pull.ts";
 import { registerPush } from "./push.ts";
 import { registerRm } from "./rm.ts";
@@ -43,6 +44,13 @@ import { registerStart } from "./start.ts";
 import { registerStop } from "./stop.ts";
 import { registerWait } from "./wait.ts";
 import { registerTag } from "./tag.ts";
+import { registerDiff } from "./diff.ts";
+import { registerCommit } from "./commit.ts";
+import { registerExport } from "./export.ts";
+import { registerImport } from "./import.ts";
+import { copyExtractVerb, CP_EXTRACT_VERB, registerCp } from "./cp.ts";
+import { registerVolume } from "./volume.ts";
+import { unpackHelperVerb, UNPACK_VERB } from "./unpack-helper.ts";
 
 const GLOBAL_VALUE_FLAGS = new Set(["root", "runroot", "log-level"]);
 
@@ -51,7 +59,7 @@ function buildCli(ctx: CommandContext): CAC {
   cli.option("--root <dir>", "Storage root (default $XDG_DATA_HOME/ctr)");
   cli.option("--runroot <dir>", "Runtime state root (default $XDG_RUNTIME_DIR/ctr)");
   cli.option("--log-level <level>", "Log level: error, warn, info, debug");
-  for (const register of [registerRun, registerPull, registerImages, registerPs, registerRm, registerInfo, registerTag, registerRmi, registerImageInspect, registerHistory, registerImagePrune, registerSave, registerLoad, registerPush, registerLogin, registerLogout, registerCreate, registerStart, registerStop, registerRestart, registerKill, registerWait, registerRename, registerInspect, registerLogs, registerExec, registerAttach, registerTop, registerPause, registerUnpause, registerStats, registerContainerPrune]) register(cli, ctx);
+  for (const register of [registerRun, registerPull, registerImages, registerPs, registerRm, registerInfo, registerTag, registerRmi, registerImageInspect, registerHistory, registerImagePrune, registerSave, registerLoad, registerPush, registerLogin, registerLogout, registerCreate, registerStart, registerStop, registerRestart, registerKill, registerWait, registerRename, registerInspect, registerLogs, registerExec, registerAttach, registerTop, registerPause, registerUnpause, registerStats, registerContainerPrune, registerVolume, registerPort, registerDiff, registerCommit, registerExport, registerImport, registerCp]) register(cli, ctx);
   cli.command("version", "Show the ctr version").action(() => {
     ctx.out(`Version:      ${VERSION}`);
     ctx.out(`Bun version:  ${Bun.version}`);
@@ -78,6 +86,7 @@ const TWO_WORD_VERBS: Record<string, string> = {
   "image save": "save",
   "image load": "load",
   "image push": "push",
+  "image import": "import",
   "container run": "run",
   "container create": "create",
   "container start": "start",
@@ -95,11 +104,22 @@ const TWO_WORD_VERBS: Record<string, string> = {
   "container unpause": "unpause",
   "container stats": "stats",
   "container prune": "container-prune",
+  "container diff": "diff",
+  "container commit": "commit",
+  "container export": "export",
+  "container cp": "cp",
   "container ps": "ps",
   "container ls": "ps",
   "container list": "ps",
   "container rm": "rm",
   "system info": "info",
+  "volume create": "volume-create",
+  "volume ls": "volume-ls",
+  "volume list": "volume-ls",
+  "volume inspect": "volume-inspect",
+  "volume rm": "volume-rm",
+  "volume remove": "volume-rm",
+  "volume prune": "volume-prune",
 };
 
 function rewriteTwoWordVerb(args: string[]): string[] {
@@ -188,11 +208,13 @@ export async function main(argv: string[]): Promise<number> {
     ctx.out(`ctr version ${VERSION}`);
     return 0;
   }
+  if (argv[0] === UNPACK_VERB) return unpackHelperVerb(argv.slice(1), ctx);
   try {
+    if (argv[0] === CP_EXTRACT_VERB) return await copyExtractVerb(argv.slice(1), ctx);
     const cli = buildCli(ctx);
     const { head, rest } = splitArgv(cli, rewriteTwoWordVerb(argv));
     ctx.rest = rest;
-    const parsed = cli.parse(["ctr", "ctr", ...checkFlags(cli, head)], { run: false });
+    const parsed = cli.parse(["ctr", "ctr", ...checkFlags(cli, head).map((a) => (a === "-" ? STDIO_ARG : a))], { run: false });
     setPathOverrides({ root: str(parsed.options.root), runroot: str(parsed.options.runroot) });
     if (parsed.options.help) return 0;
     if (!cli.matchedCommand) {

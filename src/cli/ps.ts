@@ -6,6 +6,8 @@ import { CtrError } from "../errors.ts";
 import type { ContainerRecord } from "../runtime/container-store.ts";
 import { containerStore, stateDirOf } from "../runtime/container.ts";
 import { readLiveState, type LiveState } from "../runtime/state.ts";
+import { formatPortMapping } from "../network/ports.ts";
+import { readPorts } from "../network/slirp.ts";
 import type { CommandContext } from "./command.ts";
 import { parseFilters, type FilterValue } from "./format/filters.ts";
 import { formatRows, type Column } from "./format/output.ts";
@@ -155,7 +157,7 @@ export function registerPs(cli: CAC, ctx: CommandContext): void {
           Created: Math.floor(Date.parse(c.created) / 1000),
           Status: statusText(s, c.created),
           State: stateWord(s),
-          Ports: "",
+          Ports: s.status === "running" ? readPorts(stateDirOf(c.id)).map(formatPortMapping).join(", ") : "",
           Names: c.name,
           Labels: c.labels,
           Pid: s.status === "running" ? s.pid ?? 0 : 0,

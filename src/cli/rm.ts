@@ -5,13 +5,15 @@ import { containerStore, removeContainer } from "../runtime/container.ts";
 import type { CommandContext } from "./command.ts";
 import { forEachContainer } from "./container-targets.ts";
 import { bool } from "./options.ts";
+import { removeAnonymousVolumes } from "../volume/remove.ts";
+import { volumeStore } from "../volume/volumes.ts";
 
 export function registerRm(cli: CAC, ctx: CommandContext): void {
   cli
     .command("rm [...containers]", "Remove one or more containers")
     .option("-f, --force", "Force removal of a running container")
     .option("-a, --all", "Remove all containers")
-    .option("-v, --volumes", "Remove anonymous volumes of the container (it has none yet)")
+    .option("-v, --volumes", "Remove the container's anonymous volumes")
     .action(async (names: string[], o: Record<string, unknown>) => {
       const targets = bool(o.all) ? containerStore().list().map((c) => c.id) : names.map(String);
       if (targets.length === 0) {
@@ -21,6 +23,7 @@ export function registerRm(cli: CAC, ctx: CommandContext): void {
       // podman: 1 when a container does not exist, 125 for other failures.
       return forEachContainer(ctx, targets, "rm", async (rec, name) => {
         await removeContainer(rec, bool(o.force));
+        if (bool(o.volumes)) await removeAnonymousVolumes(volumeStore(), rec, containerStore().list());
         ctx.out(name);
       }, 1);
     });

@@ -3,6 +3,10 @@ import type { Command } from "cac";
 import { CtrError } from "../errors.ts";
 import { parseRestartPolicy, type CreateOptions, type PullPolicy } from "../runtime/container.ts";
 import { parseUlimit } from "../runtime/spec.ts";
+import { parseNetworkMode } from "../network/mode.ts";
+import { parsePortSpec } from "../network/ports.ts";
+import { parseAddHost } from "../network/add-host.ts";
+import { parseMountFlags } from "../volume/mount-spec.ts";
 import type { CommandContext } from "./command.ts";
 import { expandEnv, readEnvFiles } from "./env-file.ts";
 import { bool, keyValues, list, oneOf, str } from "./options.ts";
@@ -35,7 +39,16 @@ export function containerFlags(cmd: Command): Command {
     .option("--ulimit <limit>", "Resource limit, NAME=SOFT[:HARD]")
     .option("--init", "Run an init inside the container that forwards signals and reaps processes")
     .option("--detach-keys <keys>", "Key sequence for detaching (default ctrl-p,ctrl-q)")
-    .option("--sig-proxy <bool>", "Proxy received signals to the container (default true)");
+    .option("--sig-proxy <bool>", "Proxy received signals to the container (default true)")
+    .option("--network <mode>", "Network mode: slirp4netns (default, also private), none, host")
+    .option("--net <mode>", "Same as --network")
+    .option("-p, --publish <spec>", "Publish a container's port: [ip:][hostPort:]containerPort[/tcp|udp]")
+    .option("--add-host <host>", "Add a line to /etc/hosts: NAME:IP, or NAME:host-gateway for the host (opens its loopback)")
+    .option("-v, --volume <volume>", "Bind mount a volume: NAME:PATH, HOST-DIR:PATH[:ro], or PATH for an anonymous volume")
+    .option("--mount <mount>", "Attach a mount: type=bind|volume|tmpfs,source=…,target=…[,readonly]")
+    .option("--tmpfs <path>", "Mount a tmpfs: PATH[:size=…,mode=…]")
+    .option("--volumes-from <container>", "Mount the volumes of another container: CONTAINER[:ro|rw]")
+    .option("--userns <mode>", "User namespace: keep-id maps your own uid/gid into the container and runs as them");
 }
 
 function seconds(flag: string, v: unknown): number | undefined {
@@ -58,6 +71,12 @@ function securityOpts(values: string[]): boolean {
     else throw new CtrError(`unsupported --security-opt "${v}": only no-new-privileges is supported`, { kind: "invalid" });
   }
   return noNewPrivileges;
+}
+
+/** `--userns`: rootless, `host` and the default are the same map; `keep-id` is podman's. */
+function usernsMode(v: string | undefined): string | undefined {
+  if (v === undefined || v === "" || v === "host" || v === "keep-id") return v || undefined;
+  throw new CtrError(`unsupported --userns "${v}": expected host or keep-id`, { kind: "invalid" });
 }
 
 export function createOptions(image: string, o: Record<string, unknown>, ctx: CommandContext): CreateOptions {
@@ -89,6 +108,13 @@ export function createOptions(image: string, o: Record<string, unknown>, ctx: Co
       rlimits: list(o.ulimit).map(parseUlimit),
     },
     init: bool(o.init),
+    network: parseNetworkMode(str(o.network) ?? str(o.net)),
+    // Checked here so that a bad spec creates nothing.
+    publish: list(o.publish).map((p) => (parsePortSpec(p), p)),
+    addHosts: list(o.addHost).map(parseAddHost),
+    mounts: parseMountFlags({ volume: list(o.volume), mount: list(o.mount), tmpfs: list(o.tmpfs) }),
+    volumesFrom: list(o.volumesFrom),
+    userns: usernsMode(str(o.userns)),
     log: ctx.err,
   };
 }

@@ -21,7 +21,7 @@ export interface GcResult {
  * @param keepLayers DiffIDs to keep even without an image (layers of containers whose image was force-removed)
  */
 export async function collectGarbage(ctx: ImageContext, keepLayers: Iterable<string> = []): Promise<GcResult> {
-  return withLock(ctx.leases.lockFile, () => {
+  return withLock(ctx.leases.lockFile, async () => {
     const result: GcResult = { ran: false, layers: 0, blobs: 0, bytes: 0 };
     if (ctx.leases.anyLive()) return result;
     result.ran = true;
@@ -46,7 +46,7 @@ export async function collectGarbage(ctx: ImageContext, keepLayers: Iterable<str
     for (const d of ctx.layers.list()) {
       if (layers.has(d)) continue;
       result.bytes += ctx.layers.get(d)?.size ?? 0;
-      ctx.layers.remove(d);
+      await ctx.layers.remove(d);
       result.layers++;
     }
     for (const d of ctx.content.list()) {
@@ -55,7 +55,7 @@ export async function collectGarbage(ctx: ImageContext, keepLayers: Iterable<str
       ctx.content.remove(d);
       result.blobs++;
     }
-    ctx.layers.sweepIncoming();
+    await ctx.layers.sweepIncoming();
     return result;
   });
 }

@@ -73,6 +73,7 @@ export async function pullAllTags(ctx: ImageContext, input: string, opts: PullOp
 
 async function pullCandidates(ctx: ImageContext, input: string, candidates: (Reference & { domain: string })[], conf: RegistriesConf, opts: PullOptions): Promise<ImageRecord> {
   const failures: string[] = [];
+  let absent = false;
   for (const ref of candidates) {
     const name = formatReference(ref);
     opts.log?.(`Trying to pull ${name}...`);
@@ -86,10 +87,13 @@ async function pullCandidates(ctx: ImageContext, input: string, candidates: (Ref
         if (!(err instanceof CtrError) || (err.kind !== "not-found" && err.kind !== "unavailable")) {
           throw wrapError(`pulling "${name}"`, err);
         }
+        absent ||= err.kind === "not-found";
         failures.push(`${source.mirror ? "(mirror) " : ""}${err.message}`);
       }
     }
   }
+  // "Not found" only when some registry said so; unreachable everywhere is another failure.
+  if (!absent) throw new CtrError(`pulling "${input}": ${failures.join("; ")}`, { kind: "unavailable" });
   const notFound = `image "${input}" not found`;
   throw new CtrError(`${notFound}: ${failures.join("; ")}`, { kind: "not-found" });
 }

@@ -4,10 +4,11 @@
  * by pull (from a registry) and load (from an archive); neither store sees
  * the other, and a failed check leaves both as they were.
  */
+import { dirname } from "node:path";
 import { CtrError } from "../errors.ts";
 import type { Descriptor } from "../oci/image.ts";
 import type { ImageContext } from "./image-context.ts";
-import { unpackLayerStream } from "./unpack/unpack-layer.ts";
+import { unpackLayerKeepingOwners } from "./unpack/userns-unpack.ts";
 
 /**
  * @param open the blob's bytes; called only when the blob is not stored yet
@@ -33,14 +34,14 @@ export async function storeLayer(ctx: ImageContext, desc: Descriptor, diffId: st
         }),
       );
     }
-    const result = await unpackLayerStream(stream, desc.mediaType, prepared.diffDir, desc.digest);
+    const result = await unpackLayerKeepingOwners(stream, desc.mediaType, prepared.diffDir, desc.digest, dirname(ctx.layers.root));
     // DiffID before commit: a blob true to its digest but not to the config must not stay either.
     if (result.diffId !== diffId) throw new CtrError(`${what}: uncompressed content does not match the config's diff_id ${diffId}: got ${result.diffId}`, { kind: "invalid" });
     ingest?.commit();
-    prepared.commit({ diffId, blobDigest: desc.digest, size: result.size });
+    await prepared.commit({ diffId, blobDigest: desc.digest, size: result.size });
   } catch (err) {
     ingest?.abort();
-    prepared.abort();
+    await prepared.abort().catch(() => undefined);
     throw err;
   }
 }

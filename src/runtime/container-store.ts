@@ -33,6 +33,10 @@ export interface ContainerRecord {
   stopSignal?: string;
   /** Seconds `stop` waits before SIGKILL (`--stop-timeout`). */
   stopTimeout?: number;
+  /** Volumes, bind mounts and tmpfs mounts (`-v`, `--mount`, `--tmpfs`, the image's VOLUMEs). */
+  mounts?: MountRecord[];
+  /** `--network` and `-p` as given (absent: created before networking, i.e. `none`). */
+  network?: { mode: "slirp4netns" | "none" | "host"; allowHostLoopback?: boolean; publish: string[]; addHosts?: string[] };
   /** What inspect shows under Config. */
   config?: {
     env: string[];
@@ -42,6 +46,18 @@ export interface ContainerRecord {
     entrypoint: string[];
     cmd: string[];
   };
+}
+
+/** One of a container's mounts, shaped as docker's inspect shows `Mounts`. */
+export interface MountRecord {
+  Type: "bind" | "volume" | "tmpfs";
+  /** The volume's name (Type volume). */
+  Name?: string;
+  Source: string;
+  Destination: string;
+  RW: boolean;
+  /** An anonymous volume made for this container: `rm -v` removes it. */
+  Anonymous?: boolean;
 }
 
 export class ContainerStore {

@@ -26,8 +26,14 @@ import { etcFilesIn, writeEtcFiles } from "./etc-files.ts";
 import { shimPath, startShim } from "./shim.ts";
 import { buildSpec, processArgs, type SecurityOptions } from "./spec.ts";
 import { clearState, readLiveState } from "./state.ts";
-import { userIdMaps } from "./subid.ts";
+import { keepIdMaps, userIdMaps } from "./subid.ts";
 import { resolveUser } from "./users.ts";
+import type { NetworkConfig } from "../network/mode.ts";
+import { startNetwork } from "../network/start.ts";
+import { volumesFromContainer, volumesFromRequests, type MountRequest } from "../volume/mount-spec.ts";
+import { removeAnonymousVolumes } from "../volume/remove.ts";
+import { resolveMounts } from "../volume/resolve.ts";
+import { volumeStore } from "../volume/volumes.ts";
 
 export type PullPolicy = "always" | "missing" | "never" | "newer";
 
@@ -55,6 +61,18 @@ export interface CreateOptions {
   security?: SecurityOptions;
   /** `--init`: the shim as the container's pid 1. */
   init?: boolean;
+  /** `--network`, parsed by `parseNetworkMode`; absent: slirp4netns. */
+  network?: NetworkConfig;
+  /** `-p` specs, checked by `parsePortSpec`. */
+  publish?: string[];
+  /** `--add-host`, checked by `parseAddHost`. */
+  addHosts?: string[];
+  /** `-v`, `--mount`, `--tmpfs`, parsed by `parseMountFlags`. */
+  mounts?: MountRequest[];
+  /** `--volumes-from CONTAINER[:ro|rw]`. */
+  volumesFrom?: string[];
+  /** `--userns`: only `keep-id` changes anything rootless. */
+  userns?: string;
   log: (line: string) => void;
 }
 
@@ -113,10 +131,19 @@ export async function createContainer(ctx: ImageContext, opts: CreateOptions): P
   const id = newContainerId();
   const dir = store.dir(id);
   const lowerDirs = image.layers.map((d) => ctx.layers.diffDir(d));
-  const user = resolveUser(opts.user ?? runConfig.User, readImageFile(lowerDirs, "/etc/passwd"), readImageFile(lowerDirs, "/etc/group"));
-  const maps = userIdMaps();
+  const keepId = opts.userns === "keep-id";
+  const passwd = readImageFile(lowerDirs, "/etc/passwd");
+  const group = readImageFile(lowerDirs, "/etc/group");
+  // keep-id runs the process as the user's own uid/gid, as podman does, unless --user says otherwise.
+  const userSpec = opts.user ?? (keepId ? `${process.getuid!()}:${process.getgid!()}` : runConfig.User);
+  const user = resolveUser(userSpec, passwd, group);
+  const maps = keepId ? keepIdMaps() : userIdMaps();
   if (maps.warning) opts.log(`WARN: ${maps.warning}`);
   const rootfs = { merged: join(dir, "merged"), lowerDirs, upperDir: join(dir, "upper"), workDir: join(dir, "work") };
+  const requests = [...(opts.mounts ?? [])];
+  const taken = new Set(requests.map((r) => r.target));
+  for (const v of opts.volumesFrom ?? []) requests.push(...volumesFromRequests(v, store.get(volumesFromContainer(v)).mounts ?? [], taken));
+  const volumes = await resolveMounts(volumeStore(), requests, Object.keys(runConfig.Volumes ?? {}), lowerDirs, { uid: user.uid, gid: user.gid, ...maps });
   const spec = buildSpec({
     image: runConfig,
     process: { args: opts.args, entrypoint: opts.entrypoint, env: opts.env, workdir: opts.workdir, tty: opts.tty },
@@ -129,6 +156,8 @@ export async function createContainer(ctx: ImageContext, opts: CreateOptions): P
     security: opts.security,
     initPath: opts.init ? await shimPath(ctrPaths().data) : undefined,
     etcFiles: etcFilesIn(stateDirOf(id)),
+    hostNetwork: opts.network?.mode === "host",
+    userMounts: volumes.mounts,
   });
   const stopSignal = opts.stopSignal ?? runConfig.StopSignal;
   if (stopSignal !== undefined) signalNumber(stopSignal);
@@ -141,9 +170,11 @@ export async function createContainer(ctx: ImageContext, opts: CreateOptions): P
     imageId: image.id,
     command: processArgs(runConfig, opts),
     rootfs,
+    mounts: volumes.records,
     bundle: join(dir, "bundle"),
     autoRemove: opts.rm,
     tty: opts.tty,
+    network: { mode: opts.network?.mode ?? "slirp4netns", allowHostLoopback: opts.network?.allowHostLoopback, publish: opts.publish ?? [], addHosts: opts.addHosts },
     labels: { ...(runConfig.Labels ?? {}), ...opts.labels },
     interactive: opts.interactive,
     restartPolicy: opts.restart,
@@ -171,7 +202,11 @@ export async function createContainer(ctx: ImageContext, opts: CreateOptions): P
       });
       return rec;
     } catch (err) {
-      if (opts.name !== undefined || attempt > 10 || !(err instanceof CtrError) || err.kind !== "conflict") throw err;
+      if (opts.name !== undefined || attempt > 10 || !(err instanceof CtrError) || err.kind !== "conflict") {
+        // The anonymous volumes made for it would belong to no container.
+        await removeAnonymousVolumes(volumeStore(), rec, store.list()).catch(() => {});
+        throw err;
+      }
       rec.name = randomName();
     }
   }
@@ -198,7 +233,9 @@ export async function startContainer(rec: ContainerRecord, opts: StartOptions): 
   const state = readLiveState(stateDir);
   if (state.status === "running" || state.status === "restarting") throw new CtrError(`container ${rec.name} is already running`, { kind: "conflict" });
   clearState(stateDir);
-  writeEtcFiles(etcFilesIn(stateDir), rec.config?.hostname ?? rec.id.slice(0, 12), rec.name);
+  // Host ports are checked before anything starts: a port in use fails the run.
+  const net = await startNetwork(rec.network, stateDir, opts.log);
+  writeEtcFiles(etcFilesIn(stateDir), rec.config?.hostname ?? rec.id.slice(0, 12), rec.name, net.dns);
   const paths = ctrPaths();
   // A terminal session (`-it`) runs as conmon's do: the monitor detached,
   // ctr attached to it, so that Ctrl-P Ctrl-Q can leave the container running.
@@ -214,22 +251,27 @@ export async function startContainer(rec: ContainerRecord, opts: StartOptions): 
     openStdin: rec.interactive,
     restart: rec.restartPolicy,
     // --rm is the monitor's job, so that it happens after ctr has gone too.
-    exitCommand: rec.autoRemove ? [process.execPath, "--root", paths.data, "--runroot", paths.runtime, "rm", "-f", rec.id] : undefined,
+    exitCommand: rec.autoRemove ? [process.execPath, "--root", paths.data, "--runroot", paths.runtime, "rm", "-f", "-v", rec.id] : undefined,
     onWarning: (t) => opts.log(`WARN: ${t}`),
+    netHelper: net.helper,
+    netHelperRequests: net.requests,
   });
   if (opts.detach) {
     await run.ready;
     run.detach();
+    await net.publish().catch((err) => failStarted(rec, err));
     return 0;
   }
   if (viaAttach) {
     await run.ready;
     run.detach();
+    await net.publish().catch((err) => failStarted(rec, err));
     const end = await attachContainer(rec, { stdin: true, detachKeys, justStarted: true });
     if (end.how === "detached") return 0;
     const code = end.status ?? (await waitContainer(rec));
     return code < 0 ? EXIT_ENGINE : code;
   }
+  void run.ready.then(() => net.publish().catch((err) => opts.log(`WARN: ${err instanceof Error ? err.message : String(err)}`)), () => {});
   // Attached: the terminal's ^C reaches the container directly (same process
   // group); ctr stays to collect the exit status and clean up.
   const forward = (sig: NodeJS.Signals) => () => {
@@ -252,6 +294,17 @@ export async function startContainer(rec: ContainerRecord, opts: StartOptions): 
   } finally {
     for (const [s, h] of handlers) process.off(s, h);
   }
+}
+
+/** A container that runs but could not be set up as asked is stopped, not left half-done. */
+async function failStarted(rec: ContainerRecord, err: unknown): Promise<never> {
+  try {
+    killContainer(rec);
+    await waitNotRunning(rec, 5000);
+  } catch {
+    // it has ended already
+  }
+  throw err;
 }
 
 /** Signal number for `9`, `KILL`, `SIGKILL` (any case). */

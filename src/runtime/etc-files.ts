@@ -22,17 +22,20 @@ export function etcFilesIn(stateDir: string): EtcFiles {
  * nothing in the container's network namespace; docker's public
  * fallbacks when none are left.
  */
-export function containerResolvConf(host: string): string {
-  const lines = host.split("\n").filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$|::1$)/.test(l));
+export function containerResolvConf(host: string, dns?: { nameservers?: string[]; keepLoopback?: boolean }): string {
+  let lines = host.split("\n").filter((l) => dns?.keepLoopback || !/^\s*nameserver\s+(127\.|::1\s*$|::1$)/.test(l));
+  // slirp4netns forwards its own DNS address to the host's resolver.
+  if (dns?.nameservers) lines = [...dns.nameservers.map((n) => `nameserver ${n}`), ...lines.filter((l) => !/^\s*nameserver\s/.test(l))];
   if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push("nameserver 8.8.8.8", "nameserver 8.8.4.4");
   return lines.filter((l, i, a) => l !== "" || i < a.length - 1).join("\n").trim() + "\n";
 }
 
-export function writeEtcFiles(files: EtcFiles, hostname: string, name: string): void {
+/** `dns.hosts`: extra `/etc/hosts` lines (`--add-host`). */
+export function writeEtcFiles(files: EtcFiles, hostname: string, name: string, dns?: { nameservers?: string[]; keepLoopback?: boolean; hosts?: string[] }): void {
   mkdirSync(join(files.hosts, ".."), { recursive: true, mode: 0o700 });
   writeFileSync(
     files.hosts,
-    `127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname} ${name}\n`,
+    `127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname} ${name}\n${(dns?.hosts ?? []).map((l) => `${l}\n`).join("")}`,
     { mode: 0o644 },
   );
   writeFileSync(files.hostname, `${hostname}\n`, { mode: 0o644 });
@@ -42,5 +45,5 @@ export function writeEtcFiles(files: EtcFiles, hostname: string, name: string): 
   } catch {
     // no resolver configured on the host
   }
-  writeFileSync(files.resolvConf, containerResolvConf(host), { mode: 0o644 });
+  writeFileSync(files.resolvConf, containerResolvConf(host, dns), { mode: 0o644 });
 }

@@ -5,6 +5,8 @@
 import type { ContainerRecord } from "./container-store.ts";
 import { logFileOf, stateDirOf } from "./container.ts";
 import { readLiveState } from "./state.ts";
+import { portsForInspect } from "../network/ports.ts";
+import { readPorts } from "../network/slirp.ts";
 
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 
@@ -64,7 +66,11 @@ export function inspectContainer(rec: ContainerRecord): Record<string, unknown> 
       RestartPolicy: { Name: policyName, MaximumRetryCount: retries ? Number(retries) : 0 },
       ReadonlyRootfs: false,
       LogConfig: { Type: "k8s-file", Config: {} },
-      NetworkMode: "none",
+      NetworkMode: rec.network?.mode ?? "none",
+      PortBindings: portsForInspect(running ? readPorts(stateDirOf(rec.id)) : []),
+    },
+    NetworkSettings: {
+      Ports: portsForInspect(running ? readPorts(stateDirOf(rec.id)) : []),
     },
     GraphDriver: {
       Name: "overlay",

@@ -91,6 +91,10 @@ export interface ShimRunOptions {
   waitAttach?: boolean;
   /** `ctr-shim exec`: run the bundle's process in the running container whose init is this pid. */
   execInPid?: number;
+  /** The network helper (slirp4netns) and its arguments; the shim adds its fds, the pid and `tap0`. */
+  netHelper?: string[];
+  /** JSON requests the shim sends to the helper's API socket (`slirp.sock`) before the container runs. */
+  netHelperRequests?: string[];
   onWarning?: (text: string) => void;
 }
 
@@ -107,6 +111,11 @@ export async function startShim(dataDir: string, opts: ShimRunOptions): Promise<
   if (opts.detach && opts.waitAttach && opts.execInPid === undefined) args.push("--wait-attach");
   if (opts.logFile) args.push("--log", opts.logFile);
   if (opts.restart) args.push("--restart", opts.restart);
+  if (opts.netHelper?.length) {
+    args.push("--net-helper", opts.netHelper[0]!);
+    for (const a of opts.netHelper.slice(1)) args.push(`--net-helper-arg=${a}`);
+    for (const r of opts.netHelperRequests ?? []) args.push(`--net-helper-request=${r}`);
+  }
   if (opts.exitCommand?.length) {
     args.push("--exit-command", opts.exitCommand[0]!);
     for (const a of opts.exitCommand.slice(1)) args.push(`--exit-command-arg=${a}`);

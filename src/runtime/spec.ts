@@ -70,8 +70,12 @@ export interface SpecInput {
   security?: SecurityOptions;
   /** `--init`: the shim binary on the host, bind-mounted as the container's pid 1. */
   initPath?: string;
+  /** `--network host`: no network namespace of its own. */
+  hostNetwork?: boolean;
   /** Files ctr manages, bind-mounted over the image's `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`. */
   etcFiles?: { hosts: string; hostname: string; resolvConf: string };
+  /** Volumes, bind mounts and tmpfs the user asked for, mounted after the defaults, in order. */
+  userMounts?: Mount[];
 }
 
 export interface SecurityOptions {
@@ -190,8 +194,12 @@ export function buildSpec(input: SpecInput): Spec {
   const sec = input.security ?? { capAdd: [], capDrop: [], privileged: false, noNewPrivileges: false, rlimits: [] };
   const caps = capabilitySet(sec);
   const mounts = defaultMounts(input.gidMappings);
+  const userMounts = input.userMounts ?? [];
+  mounts.push(...userMounts);
   if (input.etcFiles) {
     for (const [dest, src] of [["/etc/hosts", input.etcFiles.hosts], ["/etc/hostname", input.etcFiles.hostname], ["/etc/resolv.conf", input.etcFiles.resolvConf]] as const) {
+      // A user's own mount of one of these files wins, as in docker.
+      if (userMounts.some((m) => m.destination === dest)) continue;
       mounts.push({ destination: dest, type: "bind", source: src, options: ["rbind", "rprivate"] });
     }
   }
@@ -212,7 +220,7 @@ export function buildSpec(input: SpecInput): Spec {
     hostname: input.hostname,
     mounts,
     linux: {
-      namespaces: [{ type: "user" }, { type: "mount" }, { type: "pid" }, { type: "uts" }, { type: "ipc" }, { type: "network" }],
+      namespaces: [{ type: "user" }, { type: "mount" }, { type: "pid" }, { type: "uts" }, { type: "ipc" }, ...(input.hostNetwork ? [] : [{ type: "network" as const }])],
       uidMappings: input.uidMappings,
       gidMappings: input.gidMappings,
       ...(sec.privileged ? {} : { maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS }),

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { idMappings, parseSubIds } from "./subid.ts";
+import { idMappings, keepIdMappings, parseSubIds } from "./subid.ts";
 
 test("parseSubIds finds ranges by name or uid and skips others", () => {
   const text = "alice:100000:65536\nbob:165536:65536\n1001:300000:1000\n# c\n";
@@ -14,4 +14,19 @@ test("idMappings maps root to the user and stacks the ranges from 1", () => {
     { containerID: 1, hostID: 100000, size: 65536 },
     { containerID: 65537, hostID: 300000, size: 10 },
   ]);
+});
+
+test("keepIdMappings maps the user's id to itself and the subordinate ranges around it, as podman's keep-id", () => {
+  expect(keepIdMappings(1000, [{ start: 100000, count: 65536 }])).toEqual([
+    { containerID: 0, hostID: 100000, size: 1000 },
+    { containerID: 1000, hostID: 1000, size: 1 },
+    { containerID: 1001, hostID: 101000, size: 64536 },
+  ]);
+  expect(keepIdMappings(3, [{ start: 100, count: 2 }, { start: 200, count: 5 }])).toEqual([
+    { containerID: 0, hostID: 100, size: 2 },
+    { containerID: 2, hostID: 200, size: 1 },
+    { containerID: 3, hostID: 3, size: 1 },
+    { containerID: 4, hostID: 201, size: 4 },
+  ]);
+  expect(() => keepIdMappings(1000, [{ start: 100000, count: 10 }])).toThrow("keep-id");
 });

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
+import { CtrError } from "../errors.ts";
 import type { IdMapping } from "../oci/runtime.ts";
 
 export interface SubIdRange {
@@ -73,4 +74,45 @@ export function userIdMaps(): UserIdMaps {
     };
   }
   return { uidMappings: idMappings(uid, subuids), gidMappings: idMappings(gid, subgids) };
+}
+
+/**
+ * `--userns=keep-id`, as podman maps it: the user's own id is the same id
+ * inside, container ids below it come from the subordinate range, and the
+ * rest of the range follows it. Files the container's process (running as
+ * that id) writes into a bind mount then belong to the user on the host.
+ */
+export function keepIdMappings(hostId: number, ranges: SubIdRange[]): IdMapping[] {
+  const total = ranges.reduce((n, r) => n + r.count, 0);
+  if (total < hostId) {
+    throw new CtrError(`--userns=keep-id needs at least ${hostId} subordinate ids, there are ${total}`, { kind: "invalid" });
+  }
+  // Container ids 0…hostId-1 and hostId+1… are the subordinate ids laid end to end.
+  const flat = idMappings(hostId, ranges).slice(1);
+  const out: IdMapping[] = [];
+  const place = (from: number, count: number, at: number) => {
+    // Subordinate ids `from`…`from+count` of the flattened range, at container id `at`.
+    for (const m of flat) {
+      const lo = Math.max(from, m.containerID - 1);
+      const hi = Math.min(from + count, m.containerID - 1 + m.size);
+      if (lo < hi) out.push({ containerID: at + (lo - from), hostID: m.hostID + (lo - (m.containerID - 1)), size: hi - lo });
+    }
+  };
+  place(0, hostId, 0);
+  out.push({ containerID: hostId, hostID: hostId, size: 1 });
+  place(hostId, total - hostId, hostId + 1);
+  return out.filter((m) => m.size > 0);
+}
+
+/** {@link userIdMaps} for `--userns=keep-id`. */
+export function keepIdMaps(): UserIdMaps {
+  const uid = process.getuid!();
+  const gid = process.getgid!();
+  const name = currentUserName();
+  const subuids = readSubIds("/etc/subuid", uid, name);
+  const subgids = readSubIds("/etc/subgid", uid, name);
+  if (subuids.length === 0 || subgids.length === 0) {
+    throw new CtrError(`--userns=keep-id needs a subuid/subgid range for ${name}`, { kind: "invalid" });
+  }
+  return { uidMappings: keepIdMappings(uid, subuids), gidMappings: keepIdMappings(gid, subgids) };
 }

@@ -56,3 +56,25 @@ test("TarWriter refuses data shorter than the size it announced", async () => {
   const w = new TarWriter(() => {});
   await expect(w.addFile("a", new Blob(["ab"]).stream(), 3)).rejects.toThrow("got 2 bytes of data, expected 3");
 });
+
+test("TarWriter.addEntry writes owners, times, symlinks, long link targets and xattrs that readTar reads back", async () => {
+  const longTarget = `/${"t".repeat(150)}`;
+  const bytes = await build(async (w) => {
+    await w.addEntry({ name: "d", type: "dir", mode: 0o750, uid: 1000, gid: 1001, mtime: 1_700_000_000 });
+    await w.addEntry({ name: "d/f", type: "file", mode: 0o600, uid: 3_000_000, gid: 5, size: 2, xattrs: new Map([["user.k", new Uint8Array([0, 1, 2])]]) }, new TextEncoder().encode("hi"));
+    await w.addEntry({ name: "d/l", type: "symlink", mode: 0o777, linkname: longTarget });
+    await w.addEntry({ name: "d/h", type: "hardlink", mode: 0o600, linkname: "d/f" });
+  });
+  const seen: Record<string, unknown>[] = [];
+  for await (const e of readTar(new Blob([bytes]).stream())) {
+    let data = "";
+    for await (const c of e.data()) data += new TextDecoder().decode(c);
+    seen.push({ path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime.sec, linkpath: e.linkpath, data, xattr: [...(e.xattrs.get("user.k") ?? [])] });
+  }
+  expect(seen).toEqual([
+    { path: "d/", type: "dir", mode: 0o750, uid: 1000, gid: 1001, mtime: 1_700_000_000, linkpath: "", data: "", xattr: [] },
+    { path: "d/f", type: "file", mode: 0o600, uid: 3_000_000, gid: 5, mtime: 0, linkpath: "", data: "hi", xattr: [0, 1, 2] },
+    { path: "d/l", type: "symlink", mode: 0o777, uid: 0, gid: 0, mtime: 0, linkpath: longTarget, data: "", xattr: [] },
+    { path: "d/h", type: "hardlink", mode: 0o600, uid: 0, gid: 0, mtime: 0, linkpath: "d/f", data: "", xattr: [] },
+  ]);
+});

@@ -5,14 +5,24 @@
  * It knows HTTP, auth challenges and redirects; it knows nothing about the
  * store. Insecure registries (registries.conf `insecure = true`) are tried
  * over https without verification first, then over plain http, as podman does.
+ * A loopback registry may also fall back to plain http, but its certificate,
+ * when it speaks https, is verified against the system CAs and certs.d.
+ *
+ * Every request is bounded in time: `CTR_REGISTRY_TIMEOUT` seconds (default
+ * 30) for the response headers, and as long again without a byte while a
+ * body streams. A blob cut short is resumed with `Range`.
  */
+import { rootCertificates } from "node:tls";
 import { CtrError, errorText } from "../../errors.ts";
 import { INDEX_TYPES, MANIFEST_TYPES, type Descriptor } from "../../oci/image.ts";
 import type { PullSource } from "../registries-conf.ts";
 import { findCredentials, parseChallenge, type Credentials } from "./auth.ts";
+import { certsDirs, loadCertsD } from "./certs-d.ts";
 
 const MANIFEST_ACCEPT = [...MANIFEST_TYPES, ...INDEX_TYPES].join(", ");
-const HEADERS_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
+/** How many times one blob download is resumed after the connection broke or went idle. */
+const MAX_RESUMES = 3;
 const MAX_REDIRECTS = 5;
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
@@ -30,6 +40,23 @@ function isLoopback(registry: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** `CTR_REGISTRY_TIMEOUT` (seconds, fractions allowed) in milliseconds. */
+export function registryTimeoutMs(env = process.env): number {
+  const text = env.CTR_REGISTRY_TIMEOUT;
+  if (text === undefined || text === "") return DEFAULT_TIMEOUT_MS;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new CtrError(`invalid CTR_REGISTRY_TIMEOUT "${text}": expected a positive number of seconds`, { kind: "invalid" });
+  return Math.round(seconds * 1000);
+}
+
+/** Bun's TLS errors for a certificate that does not verify (as opposed to a server that does not speak TLS). */
+function isCertificateError(err: unknown): boolean {
+  const code = String((err as { code?: unknown })?.code ?? "");
+  return /CERT|UNABLE_TO_(VERIFY|GET_ISSUER)|SELF_SIGNED|ALTNAME/.test(code);
+}
+
+type TlsInit = { rejectUnauthorized: boolean; ca?: string[]; cert?: string; key?: string };
+
 export interface FetchedManifest {
   bytes: Uint8Array;
   mediaType: string;
@@ -40,6 +67,10 @@ export class RegistryClient {
   readonly registry: string;
   readonly repository: string;
   private readonly insecure: boolean;
+  private readonly allowHttp: boolean;
+  private readonly tls: TlsInit;
+  private readonly timeoutMs: number;
+  private readonly env: NodeJS.ProcessEnv;
   private scheme: "https" | "http" | undefined;
   private authorization: string | undefined;
   private readonly credentials: Credentials | undefined;
@@ -50,7 +81,13 @@ export class RegistryClient {
   constructor(source: PullSource, env = process.env, opts: { push?: boolean; credentials?: Credentials } = {}) {
     this.registry = source.registry;
     this.repository = source.repository;
-    this.insecure = source.insecure || isLoopback(source.registry);
+    this.insecure = source.insecure;
+    this.allowHttp = source.insecure || isLoopback(source.registry);
+    this.env = env;
+    this.timeoutMs = registryTimeoutMs(env);
+    const certs = loadCertsD(source.registry, env);
+    // Bun's `ca` replaces the default roots; podman adds certs.d CAs to the system pool.
+    this.tls = { rejectUnauthorized: !this.insecure, ...(certs && { ca: [...rootCertificates, ...certs.ca], cert: certs.cert, key: certs.key }) };
     this.credentials = opts.credentials ?? findCredentials(source.registry, source.repository, env);
     this.actions = opts.push ? "pull,push" : "pull";
   }
@@ -144,11 +181,63 @@ export class RegistryClient {
     return tags;
   }
 
-  /** GET a blob; the body is the caller's to stream and verify. `offset` resumes with Range. */
-  async getBlob(desc: Descriptor, offset = 0): Promise<Response> {
-    const headers: Record<string, string> = {};
-    if (offset > 0) headers.Range = `bytes=${offset}-`;
-    return this.request("GET", `blobs/${desc.digest}`, headers);
+  /**
+   * GET a blob; the body is the caller's to stream and verify. When the
+   * connection breaks or goes idle before `desc.size` bytes, the rest is
+   * asked for with `Range: bytes=<received>-` (up to MAX_RESUMES times).
+   */
+  async getBlob(desc: Descriptor): Promise<Response> {
+    const path = `blobs/${desc.digest}`;
+    const first = await this.request("GET", path, {});
+    if (!first.body) return first;
+    let reader = first.body.getReader();
+    // A body that ends cleanly at its own Content-Length is complete even if
+    // shorter than the descriptor: that is a lying descriptor, not a cut.
+    const declared = Number(first.headers.get("content-length") ?? Number.NaN);
+    let received = 0;
+    let resumes = 0;
+    const resume = async (cause: unknown): Promise<void> => {
+      await reader.cancel().catch(() => undefined);
+      if (resumes++ >= MAX_RESUMES) {
+        if (cause instanceof CtrError) throw cause;
+        throw new CtrError(`blob ${this.where}@${desc.digest}: download interrupted after ${received} of ${desc.size} bytes${cause ? `: ${errorText(cause)}` : ""}`, { kind: "unavailable", cause });
+      }
+      const res = await this.request("GET", path, received > 0 ? { Range: `bytes=${received}-` } : {});
+      const start = /^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "");
+      if (received > 0 && (res.status !== 206 || Number(start?.[1]) !== received)) {
+        await res.body?.cancel();
+        throw new CtrError(`blob ${this.where}@${desc.digest}: interrupted after ${received} bytes and the registry cannot resume it (HTTP ${res.status})`, { kind: "unavailable", cause });
+      }
+      if (!res.body) throw new CtrError(`blob ${this.where}@${desc.digest}: empty response on resume`, { kind: "unavailable" });
+      reader = res.body.getReader();
+    };
+    const body = new ReadableStream<Uint8Array>({
+      async pull(ctl) {
+        for (;;) {
+          let chunk: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            chunk = await reader.read();
+          } catch (err) {
+            // Only transport failures are worth a resume; anything else is final.
+            if (err instanceof CtrError && err.kind !== "unavailable") throw err;
+            await resume(err);
+            continue;
+          }
+          if (!chunk.done) {
+            received += chunk.value.length;
+            ctl.enqueue(chunk.value);
+            return;
+          }
+          if (received >= desc.size || received === declared) {
+            ctl.close();
+            return;
+          }
+          await resume(undefined);
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(body, { status: first.status, headers: first.headers });
   }
 
   private async request(method: string, path: string, headers: Record<string, string>, body?: Blob): Promise<Response> {
@@ -180,7 +269,7 @@ export class RegistryClient {
   /** Sends one request, choosing the scheme once and following redirects by hand. */
   private async send(method: string, path: string, headers: Record<string, string>, body?: Blob): Promise<Response> {
     const host = apiHost(this.registry);
-    const schemes = this.scheme ? [this.scheme] : this.insecure ? (["https", "http"] as const) : (["https"] as const);
+    const schemes = this.scheme ? [this.scheme] : this.allowHttp ? (["https", "http"] as const) : (["https"] as const);
     let lastErr: unknown;
     for (const scheme of schemes) {
       try {
@@ -191,6 +280,13 @@ export class RegistryClient {
         return res;
       } catch (err) {
         if (err instanceof CtrError) throw err;
+        // A server that speaks TLS with a certificate we do not trust will not speak plain http either.
+        if (scheme === "https" && isCertificateError(err)) {
+          throw new CtrError(
+            `cannot reach registry "${this.registry}": its TLS certificate is not trusted (${errorText(err)}); put its CA in ${certsDirs(this.env)[0]}/${this.registry}/ca.crt or /etc/containers/certs.d/${this.registry}/ca.crt`,
+            { kind: "unavailable", cause: err },
+          );
+        }
         lastErr = err;
       }
     }
@@ -207,7 +303,7 @@ export class RegistryClient {
       const sameHost = new URL(url).host === origin;
       const h: Record<string, string> = { ...headers, "User-Agent": "ctr/0.1" };
       if (sameHost && this.authorization) h.Authorization = this.authorization;
-      const res = await fetchWithTimeout(url, { method, headers: h, body, redirect: "manual", tls: { rejectUnauthorized: !this.insecure } });
+      const res = await fetchWithTimeout(url, { method, headers: h, body, redirect: "manual", tls: this.tls }, this.timeoutMs, this.registry);
       if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
         await res.body?.cancel();
         url = new URL(res.headers.get("location")!, url).toString();
@@ -234,7 +330,7 @@ export class RegistryClient {
     const realm = new URL(challenge.params.realm);
     if (challenge.params.service) realm.searchParams.set("service", challenge.params.service);
     realm.searchParams.set("scope", this.actions === "pull" && challenge.params.scope ? challenge.params.scope : `repository:${this.repository}:${this.actions}`);
-    const tokenRes = await fetchWithTimeout(realm.toString(), { headers: basic ? { Authorization: basic } : {}, tls: { rejectUnauthorized: !this.insecure } }).catch((err) => {
+    const tokenRes = await fetchWithTimeout(realm.toString(), { headers: basic ? { Authorization: basic } : {}, tls: this.tls }, this.timeoutMs, realm.host).catch((err) => {
       throw new CtrError(`registry "${this.registry}": cannot reach token service ${realm.host}: ${errorText(err)}`, { kind: "unavailable", cause: err });
     });
     if (!tokenRes.ok) {
@@ -248,13 +344,43 @@ export class RegistryClient {
   }
 }
 
-/** fetch that gives up when the response headers do not arrive in time; the body is not timed. */
-async function fetchWithTimeout(url: string, init: RequestInit & { tls?: { rejectUnauthorized: boolean } }): Promise<Response> {
+/**
+ * fetch bounded in time: the response headers must arrive within
+ * `timeoutMs`, and then the body may not stall for longer than that between
+ * two chunks. Either way the connection is aborted and the error names `host`.
+ */
+async function fetchWithTimeout(url: string, init: RequestInit & { tls?: TlsInit }, timeoutMs: number, host: string): Promise<Response> {
   const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(new Error(`no answer in ${HEADERS_TIMEOUT_MS / 1000}s`)), HEADERS_TIMEOUT_MS);
+  const seconds = `${timeoutMs / 1000}s`;
+  const timer = setTimeout(() => ctl.abort(new Error(`no answer in ${seconds}`)), timeoutMs);
+  let res: Response;
   try {
-    return await fetch(url, { ...init, signal: ctl.signal } as RequestInit);
+    res = await fetch(url, { ...init, signal: ctl.signal } as RequestInit);
   } finally {
     clearTimeout(timer);
   }
+  // A null-body status cannot be rebuilt with a body; it has nothing to stall on anyway.
+  if (!res.body || [101, 204, 205, 304].includes(res.status)) return res;
+  const reader = res.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(out) {
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        idle = setTimeout(() => reject(new CtrError(`registry "${host}" sent no data for ${seconds}`, { kind: "unavailable" })), timeoutMs);
+      });
+      try {
+        const chunk = await Promise.race([reader.read(), stalled]);
+        if (chunk.done) out.close();
+        else out.enqueue(chunk.value);
+      } catch (err) {
+        ctl.abort(err);
+        reader.cancel(err).catch(() => undefined);
+        throw err;
+      } finally {
+        clearTimeout(idle);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }

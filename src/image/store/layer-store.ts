@@ -9,10 +9,16 @@
  *
  * A layer is unpacked into `layers/incoming/` and renamed into place only
  * once complete, so a pull killed mid-way never leaves a visible half layer.
+ *
+ * Layer files keep their owners (subordinate ids of the user, see
+ * unpack/userns-unpack.ts), which the user may not be able to delete from
+ * outside: every removal goes through `removeTree`, which falls back to a
+ * user namespace. `root` is `<data dir>/storage`.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { readJson, writeJsonAtomic } from "../../fs-util.ts";
+import { removeTree } from "../../runtime/remove-tree.ts";
 
 export interface LayerRecord {
   diffId: string;
@@ -26,8 +32,8 @@ export interface LayerRecord {
 export interface PreparedLayer {
   /** Directory to unpack into. */
   readonly diffDir: string;
-  commit(record: Omit<LayerRecord, "created">): void;
-  abort(): void;
+  commit(record: Omit<LayerRecord, "created">): Promise<void>;
+  abort(): Promise<void>;
 }
 
 export class LayerStore {
@@ -63,7 +69,7 @@ export class LayerStore {
     mkdirSync(diffDir, { recursive: true, mode: 0o755 });
     return {
       diffDir,
-      commit: (record) => {
+      commit: async (record) => {
         writeJsonAtomic(join(incoming, "layer.json"), { ...record, created: new Date().toISOString() } satisfies LayerRecord);
         try {
           renameSync(incoming, this.dir(record.diffId));
@@ -71,19 +77,23 @@ export class LayerStore {
           // Another pull committed the same layer first: theirs is as good as ours.
           const code = (err as NodeJS.ErrnoException).code;
           if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
-          rmSync(incoming, { recursive: true, force: true });
+          await this.removeDir(incoming);
         }
       },
-      abort: () => rmSync(incoming, { recursive: true, force: true }),
+      abort: () => this.removeDir(incoming),
     };
   }
 
-  remove(diffId: string): void {
-    rmSync(this.dir(diffId), { recursive: true, force: true });
+  remove(diffId: string): Promise<void> {
+    return this.removeDir(this.dir(diffId));
+  }
+
+  private removeDir(path: string): Promise<void> {
+    return removeTree(dirname(this.root), path);
   }
 
   /** Removes what killed pulls left in `incoming/` (only entries whose process is gone). */
-  sweepIncoming(): void {
+  async sweepIncoming(): Promise<void> {
     const dir = join(this.root, "layers", "incoming");
     let entries: string[] = [];
     try {
@@ -94,7 +104,7 @@ export class LayerStore {
     for (const e of entries) {
       const pid = Number(e.split("-")[0]);
       if (pid === process.pid || processAlive(pid)) continue;
-      rmSync(join(dir, e), { recursive: true, force: true });
+      await this.removeDir(join(dir, e));
     }
   }
 }

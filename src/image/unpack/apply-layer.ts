@@ -208,9 +208,22 @@ class LayerWriter {
     }
   }
 
+  /** chown, saying which id the user namespace lacks: EINVAL means an id outside its maps. */
+  private own(entry: TarEntry, chown: () => void): void {
+    try {
+      chown();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EINVAL") throw err;
+      throw new CtrError(
+        `${this.layer}: entry ${quote(entry.path)} is owned by ${entry.uid}:${entry.gid}, which the user namespace does not map (too few ids in /etc/subuid or /etc/subgid)`,
+        { kind: "invalid", cause: err },
+      );
+    }
+  }
+
   private finishFile(entry: TarEntry, abs: Buffer, fd: number): void {
     // chown clears setuid and setgid, so the mode comes after it; writing and chown clear security.capability, so xattrs come after both.
-    if (this.chown) fchownSync(fd, entry.uid, entry.gid);
+    if (this.chown) this.own(entry, () => fchownSync(fd, entry.uid, entry.gid));
     if (this.needsChmod(entry.mode)) fchmodSync(fd, entry.mode);
     this.xattrs(entry, abs);
     futimens(fd, entry.atime ?? entry.mtime, entry.mtime);
@@ -237,7 +250,7 @@ class LayerWriter {
     }
     this.dirs.add(rel);
     if (opaque) lsetxattr(abs, OPAQUE_XATTR, OPAQUE);
-    if (this.chown) lchownSync(abs, entry.uid, entry.gid);
+    if (this.chown) this.own(entry, () => lchownSync(abs, entry.uid, entry.gid));
     this.xattrs(entry, abs);
     this.dirMeta.set(rel, { mode: entry.mode, atime: entry.atime ?? entry.mtime, mtime: entry.mtime });
   }
@@ -246,7 +259,7 @@ class LayerWriter {
   private rootEntry(entry: TarEntry): void {
     if (entry.type !== "dir") throw this.invalid(`entry ${quote(entry.path)} is the layer root but not a directory`);
     const abs = this.abs("");
-    if (this.chown) lchownSync(abs, entry.uid, entry.gid);
+    if (this.chown) this.own(entry, () => lchownSync(abs, entry.uid, entry.gid));
     this.xattrs(entry, abs);
     this.dirMeta.set("", { mode: entry.mode, atime: entry.atime ?? entry.mtime, mtime: entry.mtime });
   }
@@ -263,7 +276,7 @@ class LayerWriter {
       this.remove(rel, abs);
       symlinkSync(target, abs);
     }
-    if (this.chown) lchownSync(abs, entry.uid, entry.gid);
+    if (this.chown) this.own(entry, () => lchownSync(abs, entry.uid, entry.gid));
     this.xattrs(entry, abs);
     lutimens(abs, entry.atime ?? entry.mtime, entry.mtime);
   }
@@ -313,7 +326,7 @@ class LayerWriter {
       this.note(`${quote(entry.path)}: ${kind} device ${entry.devmajor}:${entry.devminor} not created (needs privilege)`);
       return;
     }
-    if (this.chown) lchownSync(abs, entry.uid, entry.gid);
+    if (this.chown) this.own(entry, () => lchownSync(abs, entry.uid, entry.gid));
     if (this.needsChmod(entry.mode)) chmodSync(abs, entry.mode);
     this.xattrs(entry, abs);
     lutimens(abs, entry.atime ?? entry.mtime, entry.mtime);

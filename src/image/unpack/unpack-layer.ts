@@ -6,6 +6,6 @@
 import { applyLayer, type ApplyLayerResult } from "./apply-layer.ts";
 import { decompressLayer } from "./decompress.ts";
 
-export function unpackLayerStream(blob: ReadableStream<Uint8Array>, mediaType: string, destDir: string, digest: string): Promise<ApplyLayerResult> {
-  return applyLayer(decompressLayer(blob, mediaType, { name: digest }), destDir, { name: digest });
+export function unpackLayerStream(blob: ReadableStream<Uint8Array>, mediaType: string, destDir: string, digest: string, opts: { chown?: boolean } = {}): Promise<ApplyLayerResult> {
+  return applyLayer(decompressLayer(blob, mediaType, { name: digest }), destDir, { name: digest, chown: opts.chown });
 }

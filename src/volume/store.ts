@@ -1,0 +1,145 @@
+/**
+ * Volumes: `volumes/<name>/` under the data dir holds `volume.json` (what
+ * `volume inspect` shows) and `_data/` (what containers mount), as podman
+ * lays them out. A volume is in use while any container's record lists it
+ * among its mounts; the store never removes one that is.
+ */
+import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { CtrError } from "../errors.ts";
+import { readJson, withLock, writeJsonAtomic } from "../fs-util.ts";
+
+/** docker's and podman's rule for volume names. */
+export const VALID_VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export interface VolumeRecord {
+  Name: string;
+  Driver: "local";
+  Mountpoint: string;
+  CreatedAt: string;
+  Labels: Record<string, string>;
+  Scope: "local";
+  /** `-o` as given: `type`, `device`, `o`. */
+  Options: Record<string, string>;
+  /** Made for a container (`-v /path`, an image's VOLUME) rather than by name. */
+  Anonymous: boolean;
+  /** Still to be filled from the image the first container mounting it comes from. */
+  NeedsCopyUp: boolean;
+}
+
+export function checkVolumeName(name: string): void {
+  if (!VALID_VOLUME_NAME.test(name)) {
+    throw new CtrError(`invalid volume name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, { kind: "invalid" });
+  }
+}
+
+/** Random 64-hex name for an anonymous volume, as docker names them. */
+export function anonymousVolumeName(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
+}
+
+export interface CreateVolumeOptions {
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
+  anonymous?: boolean;
+}
+
+export class VolumeStore {
+  constructor(readonly root: string) {}
+
+  dir(name: string): string {
+    return join(this.root, "volumes", name);
+  }
+
+  private get lockFile(): string {
+    return join(this.root, "volumes.lock");
+  }
+
+  list(): VolumeRecord[] {
+    let names: string[];
+    try {
+      names = readdirSync(join(this.root, "volumes"));
+    } catch {
+      return [];
+    }
+    return names.flatMap((n) => {
+      const rec = VALID_VOLUME_NAME.test(n) ? readJson<VolumeRecord>(join(this.dir(n), "volume.json")) : undefined;
+      return rec ? [rec] : [];
+    });
+  }
+
+  find(name: string): VolumeRecord | undefined {
+    if (!VALID_VOLUME_NAME.test(name)) return undefined;
+    return readJson<VolumeRecord>(join(this.dir(name), "volume.json"));
+  }
+
+  get(name: string): VolumeRecord {
+    const rec = this.find(name);
+    if (!rec) throw new CtrError(`no such volume: ${name}`, { kind: "not-found" });
+    return rec;
+  }
+
+  /** Creates a volume; an existing name is a conflict unless `existingOk` (how `-v name:/p` uses it). */
+  async create(name: string, opts: CreateVolumeOptions = {}, existingOk = false): Promise<VolumeRecord> {
+    checkVolumeName(name);
+    const options = opts.options ?? {};
+    checkVolumeOptions(options);
+    return withLock(this.lockFile, () => {
+      const existing = this.find(name);
+      if (existing) {
+        if (existingOk) return existing;
+        throw new CtrError(`volume with name ${name} already exists`, { kind: "conflict" });
+      }
+      const rec: VolumeRecord = {
+        Name: name,
+        Driver: "local",
+        Mountpoint: isBindVolume(options) ? options.device! : join(this.dir(name), "_data"),
+        CreatedAt: new Date().toISOString(),
+        Labels: opts.labels ?? {},
+        Scope: "local",
+        Options: options,
+        Anonymous: opts.anonymous ?? false,
+        NeedsCopyUp: options.type !== "tmpfs" && !isBindVolume(options),
+      };
+      const tmp = join(this.root, "volumes", `.tmp-${name}`);
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(join(tmp, "_data"), { recursive: true, mode: 0o755 });
+      try {
+        writeJsonAtomic(join(tmp, "volume.json"), rec);
+        renameSync(tmp, this.dir(name));
+      } catch (err) {
+        rmSync(tmp, { recursive: true, force: true });
+        throw err;
+      }
+      return rec;
+    });
+  }
+
+  async update(name: string, change: (rec: VolumeRecord) => void): Promise<void> {
+    await withLock(this.lockFile, () => {
+      const rec = this.get(name);
+      change(rec);
+      writeJsonAtomic(join(this.dir(name), "volume.json"), rec);
+    });
+  }
+}
+
+/** `-o o=bind,device=DIR`: the volume is that host directory. */
+export function isBindVolume(o: Record<string, string>): boolean {
+  return o.type !== "tmpfs" && (o.o ?? "").split(",").some((p) => p === "bind" || p === "rbind");
+}
+
+/** `volume create -o`: the local driver's `type`, `device` and `o` (as `mount -t TYPE -o O DEVICE`). */
+function checkVolumeOptions(o: Record<string, string>): void {
+  for (const key of Object.keys(o)) {
+    if (!["type", "device", "o"].includes(key)) throw new CtrError(`invalid volume option "${key}": expected type, device or o`, { kind: "invalid" });
+  }
+  if (o.type !== undefined && o.type !== "tmpfs" && o.type !== "none" && o.type !== "bind") {
+    throw new CtrError(`unsupported volume option type="${o.type}": only tmpfs and bind (o=bind,device=DIR) work rootless`, { kind: "invalid" });
+  }
+  if (o.o !== undefined && o.type !== "tmpfs") {
+    const parts = o.o.split(",");
+    if (!parts.includes("bind") && !parts.includes("rbind")) throw new CtrError(`unsupported volume option o="${o.o}": a non-tmpfs local volume must be o=bind`, { kind: "invalid" });
+    if (!o.device?.startsWith("/")) throw new CtrError(`volume option o=bind needs device=<absolute host directory>`, { kind: "invalid" });
+  }
+}
