@@ -88,10 +88,10 @@ describe("local registry", () => {
     // The catalog is paged and tests push repositories of their own: follow the Link header.
     const repositories: string[] = [];
     for (let url: string | undefined = `${BASE}/v2/_catalog?n=1000`; url; ) {
-      const res = await fetch(url);
+      const res: Response = await fetch(url);
       expect(res.status).toBe(200);
       repositories.push(...((await res.json()) as { repositories: string[] }).repositories);
-      const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
+      const next: string | undefined = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
       url = next ? new URL(next, BASE).toString() : undefined;
     }
     expect(repositories).toEqual(expect.arrayContaining(["library/alpine", "library/busybox", "ctrtest/layered"]));
