@@ -14,7 +14,8 @@
  * Environment: CTR_BIN (binary to time, default dist/ctr; copied first so a
  * rebuild during the run does not change it), CTR_TEST_USER (ctrtest),
  * CTR_TEST_REGISTRY (127.0.0.1:5055), CTR_BENCH_RUNS (runs per command,
- * at least 10), CTR_BENCH_CONTAINERS (containers for `ps -a`, 500),
+ * at least 10), CTR_BENCH_ROUNDS (rounds the runs are split into, 2),
+ * CTR_BENCH_CONTAINERS (containers for `ps -a`, 500),
  * CTR_BENCH_BREAKDOWN=always (profile every figure, not only missed targets),
  * CTR_BENCH_REPORT (also write the report to this file), CTR_BENCH_KEEP=1
  * (leave the work directory).
@@ -713,7 +714,7 @@ async function benchmark(b: Bench, rep: Report): Promise<void> {
     `- ctr: ${ctrVersion} (${CTR_SOURCE}); verbs: ${[...verbs].sort().join(", ")}`,
     `- Every command runs as \`${USER}\` under \`hyperfine -N\` (no shell): ${FAST_RUNS} runs for commands under a second, ${RUNS} for pulls, split into ${ROUNDS} rounds that ctr, podman and the floor take in turn, each round after ${WARMUP} warmup runs (1 for pulls); median and (min) computed from hyperfine's JSON exports. Load average at start: ${loadavg()}.`,
     `- podman: throw-away config for this run only, in the bench's work directory: \`CONTAINERS_STORAGE_CONF\` (driver overlay) and \`CONTAINERS_CONF\` (cgroup_manager cgroupfs, runtime crun, events_logger file); graph root and run root under the bench's \`XDG_DATA_HOME\`/\`XDG_RUNTIME_DIR\`, like ctr's store. ${podmanOk ? `podman info: ${podmanStore}.` : podmanWhy}`,
-    `- Host setup for podman: the cgroup v1 controllers that were not mounted (hugetlb, net_cls,net_prio, perf_event) are mounted under /sys/fs/cgroup as systemd would, or crun refuses every container.`,
+    `- Host setup for podman: scripts/bench/run.sh mounts each cgroup v1 controller the kernel lists but nothing mounted (on this VM: hugetlb, net_cls,net_prio, perf_event) under /sys/fs/cgroup, as systemd would; without them crun refuses every container.`,
     `- Floor for \`run\`: ${"cmd" in floorBundle ? "rootless `crun run` of a bundle with the same busybox rootfs as alpine, unpacked to a plain directory, from `crun spec --rootless` (user, mount, pid, net, ipc, uts namespaces)" : floorBundle.error}. Floor for \`pull\`: \`curl\` of the layer blob piped to \`tar -xzf\` into the same filesystem.`,
   );
   const other = otherLoad();
@@ -721,9 +722,10 @@ async function benchmark(b: Bench, rep: Report): Promise<void> {
 
   const fast = { runs: FAST_RUNS };
   const podSkip = podmanOk ? undefined : podmanWhy;
-  const pair = (key: string, args: string[], o: { podmanArgs?: string[]; prepare?: (engine: string[]) => string[] } = {}): Contender[] => [
+  /** The same arguments for ctr and for podman; `prepare` gets the engine's argv. */
+  const pair = (key: string, args: string[], o: { prepare?: (engine: string[]) => string[] } = {}): Contender[] => [
     { key: `${key}-ctr`, label: `ctr ${args.join(" ")}`, cmd: ctr(b, ...args), prepare: o.prepare?.(ctr(b)) },
-    { key: `${key}-podman`, label: `podman ${(o.podmanArgs ?? args).join(" ")}`, cmd: ["podman", ...(o.podmanArgs ?? args)], prepare: o.prepare?.(["podman"]), skip: podSkip },
+    { key: `${key}-podman`, label: `podman ${args.join(" ")}`, cmd: ["podman", ...args], prepare: o.prepare?.(["podman"]), skip: podSkip },
   ];
 
   // --version, images, ps -a on an empty list.
@@ -838,7 +840,7 @@ async function benchmark(b: Bench, rep: Report): Promise<void> {
   // inodes soon after deleting thousands scans the recently deleted ones
   // (recently_deleted() in the inode allocator), which made every pull 3-5×
   // slower than on a quiet disk. `sync` flushes the last run's writes so they
-  // are not charged to the next one. The trash goes with the work directory.
+  // are not charged to the next one. The trash is deleted after the pulls.
   const trash = join(b.work, "trash");
   const wipe = (dir: string) => ["sh", "-c", `mkdir -p ${trash} && { [ ! -e ${dir} ] || mv ${dir} ${trash}/$(date +%s%N); } && mkdir -p ${dir} && sync`];
   const ctrPull = ctr(b, "--root", `${pullDir}/ctr/root`, "--runroot", `${pullDir}/ctr/run`, "pull", "-q", BENCH_IMAGE);

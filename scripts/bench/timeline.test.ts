@@ -162,6 +162,9 @@ describe("hand-over from the shim", () => {
     expect(ms("shim: from the container's exit until it execs `ctr-new --root`")).toBe(6.9);
     expect(ms("`ctr-new --root` run by the shim")).toBe(96.1);
     expect(ms("ctr: from the shim's exit")).toBe(2.5);
+    const labels = spans.map((s) => s.label);
+    expect(labels[labels.findIndex((l) => l.startsWith("`ctr-new --root` run by")) + 1]).toStartWith("  of which `ctr-shim userns");
+    expect(ms("  of which")).toBe(27.4);
   });
 });
 

@@ -1,6 +1,6 @@
 /** `ctr export [-o FILE] CONTAINER`: the container's filesystem as a tar archive. */
 import type { CAC } from "cac";
-import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, renameSync, rmSync } from "node:fs";
 import { isatty } from "node:tty";
 import { CtrError } from "../errors.ts";
 import { tmpName } from "../fs-util.ts";
@@ -8,18 +8,7 @@ import { containerStore } from "../runtime/container.ts";
 import { exportContainer, rerunForContainer } from "../runtime/fs/container-fs.ts";
 import type { CommandContext } from "./command.ts";
 import { str } from "./options.ts";
-
-/** Writes all of `chunk` to `fd`, waiting out EAGAIN on a non-blocking pipe. */
-function writeAll(fd: number, chunk: Uint8Array): void {
-  for (let off = 0; off < chunk.length; ) {
-    try {
-      off += writeSync(fd, chunk, off);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-    }
-  }
-}
+import { writeAll } from "./write-all.ts";
 
 export function registerExport(cli: CAC, _ctx: CommandContext): void {
   cli

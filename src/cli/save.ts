@@ -1,6 +1,6 @@
 /** `ctr save [-o FILE] [--format docker-archive|oci-archive] IMAGE…`: images into one tar archive. */
 import type { CAC } from "cac";
-import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, renameSync, rmSync } from "node:fs";
 import { isatty } from "node:tty";
 import { CtrError } from "../errors.ts";
 import { ARCHIVE_FORMATS, saveImages } from "../image/archive/save.ts";
@@ -8,18 +8,7 @@ import { openImageContext } from "../image/image-context.ts";
 import { tmpName } from "../fs-util.ts";
 import type { CommandContext } from "./command.ts";
 import { oneOf, str } from "./options.ts";
-
-/** Writes all of `chunk` to `fd`, waiting out EAGAIN on a non-blocking pipe. */
-function writeAll(fd: number, chunk: Uint8Array): void {
-  for (let off = 0; off < chunk.length; ) {
-    try {
-      off += writeSync(fd, chunk, off);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-    }
-  }
-}
+import { writeAll } from "./write-all.ts";
 
 export function registerSave(cli: CAC, _ctx: CommandContext): void {
   cli
