@@ -6,13 +6,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TarWriter } from "../src/image/archive/tar-writer.ts";
 import { ctr, ctrOk, newStore, REGISTRY, type TestStore } from "./helpers.ts";
+import { sha256, putBlob, putManifest } from "./registry-push.ts";
 
 const enc = new TextEncoder();
 const REPO = `ctrtest/hostile-${process.pid}`;
-
-function sha256(b: Uint8Array): string {
-  return `sha256:${new Bun.CryptoHasher("sha256").update(b).digest("hex")}`;
-}
 
 async function tarOf(entries: [string, string][]): Promise<Uint8Array<ArrayBuffer>> {
   const chunks: Uint8Array[] = [];
@@ -22,29 +19,18 @@ async function tarOf(entries: [string, string][]): Promise<Uint8Array<ArrayBuffe
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-async function putBlob(blob: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = sha256(blob);
-  const start = await fetch(`http://${REGISTRY}/v2/${REPO}/blobs/uploads/`, { method: "POST" });
-  const url = new URL(start.headers.get("location")!, `http://${REGISTRY}`);
-  url.searchParams.set("digest", digest);
-  const put = await fetch(url, { method: "PUT", body: blob, headers: { "content-type": "application/octet-stream" } });
-  if (put.status !== 201) throw new Error(`blob upload: ${put.status}`);
-  return digest;
-}
-
 /** Pushes an image whose single layer blob is `blob` and whose config claims `diffId`; `layerSize` may lie. */
 async function pushImage(tag: string, blob: Uint8Array<ArrayBuffer>, diffId: string, layerSize = blob.length): Promise<void> {
   const config = enc.encode(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [diffId] } }));
-  const configDigest = await putBlob(config);
-  const layerDigest = await putBlob(blob);
+  const configDigest = await putBlob(REPO, config);
+  const layerDigest = await putBlob(REPO, blob);
   const manifest = enc.encode(JSON.stringify({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
     config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
     layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layerSize }],
   }));
-  const res = await fetch(`http://${REGISTRY}/v2/${REPO}/manifests/${tag}`, { method: "PUT", body: manifest, headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } });
-  if (res.status !== 201) throw new Error(`manifest put: ${res.status} ${await res.text()}`);
+  await putManifest(REPO, tag, manifest);
 }
 
 let store: TestStore;

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { ctr, ctrOk, newStore, REGISTRY, type TestStore } from "./helpers.ts";
+import { sha256, putBlob, putManifest } from "./registry-push.ts";
 
 const enc = new TextEncoder();
 const REPO = `ctrtest/hostile-links-${process.pid}`;
@@ -47,20 +48,6 @@ function tar(entries: Entry[]): Uint8Array<ArrayBuffer> {
   return new Uint8Array(Buffer.concat(parts));
 }
 
-function sha256(b: Uint8Array): string {
-  return `sha256:${new Bun.CryptoHasher("sha256").update(b).digest("hex")}`;
-}
-
-async function putBlob(blob: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = sha256(blob);
-  const start = await fetch(`http://${REGISTRY}/v2/${REPO}/blobs/uploads/`, { method: "POST" });
-  const url = new URL(start.headers.get("location")!, `http://${REGISTRY}`);
-  url.searchParams.set("digest", digest);
-  const put = await fetch(url, { method: "PUT", body: blob, headers: { "content-type": "application/octet-stream" } });
-  if (put.status !== 201) throw new Error(`blob upload: ${put.status}`);
-  return digest;
-}
-
 async function pushLayer(tag: string, entries: Entry[]): Promise<void> {
   const layer = tar(entries);
   const gz = new Uint8Array(Bun.gzipSync(layer));
@@ -68,11 +55,10 @@ async function pushLayer(tag: string, entries: Entry[]): Promise<void> {
   const manifest = enc.encode(JSON.stringify({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: await putBlob(config), size: config.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await putBlob(gz), size: gz.length }],
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: await putBlob(REPO, config), size: config.length },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await putBlob(REPO, gz), size: gz.length }],
   }));
-  const res = await fetch(`http://${REGISTRY}/v2/${REPO}/manifests/${tag}`, { method: "PUT", body: manifest, headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } });
-  if (res.status !== 201) throw new Error(`manifest put: ${res.status} ${await res.text()}`);
+  await putManifest(REPO, tag, manifest);
 }
 
 const CASES: Record<string, { entries: Entry[]; says: RegExp }> = {

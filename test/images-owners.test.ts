@@ -13,6 +13,7 @@ import { lstatSync, readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { ctr, ctrOk, newStore, REGISTRY } from "./helpers.ts";
+import { sha256, putBlob, putManifest } from "./registry-push.ts";
 
 const enc = new TextEncoder();
 const REPO = `ctrtest/owners-${process.pid}`;
@@ -76,20 +77,6 @@ function tar(entries: Entry[]): Uint8Array<ArrayBuffer> {
   return new Uint8Array(Buffer.concat(parts));
 }
 
-function sha256(b: Uint8Array): string {
-  return `sha256:${new Bun.CryptoHasher("sha256").update(b).digest("hex")}`;
-}
-
-async function putBlob(blob: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = sha256(blob);
-  const start = await fetch(`http://${REGISTRY}/v2/${REPO}/blobs/uploads/`, { method: "POST" });
-  const url = new URL(start.headers.get("location")!, `http://${REGISTRY}`);
-  url.searchParams.set("digest", digest);
-  const put = await fetch(url, { method: "PUT", body: blob, headers: { "content-type": "application/octet-stream" } });
-  if (put.status !== 201) throw new Error(`blob upload: ${put.status}`);
-  return digest;
-}
-
 /** Pushes busybox's layer (mounted from library/busybox) with `entries` as a second layer. */
 async function pushOverBusybox(tag: string, entries: Entry[]): Promise<string> {
   const base = (await (await fetch(`http://${REGISTRY}/v2/library/busybox/manifests/latest`, { headers: { Accept: MANIFEST_TYPES } })).json()) as {
@@ -107,14 +94,13 @@ async function pushOverBusybox(tag: string, entries: Entry[]): Promise<string> {
   const manifest = enc.encode(JSON.stringify({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: await putBlob(config), size: config.length },
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: await putBlob(REPO, config), size: config.length },
     layers: [
       ...base.layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: l.digest, size: l.size })),
-      { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await putBlob(gz), size: gz.length },
+      { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await putBlob(REPO, gz), size: gz.length },
     ],
   }));
-  const res = await fetch(`http://${REGISTRY}/v2/${REPO}/manifests/${tag}`, { method: "PUT", body: manifest, headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } });
-  if (res.status !== 201) throw new Error(`manifest put: ${res.status} ${await res.text()}`);
+  await putManifest(REPO, tag, manifest);
   return sha256(layer);
 }
 

@@ -9,26 +9,13 @@ import { mkdirSync, statSync, writeFileSync, readFileSync, existsSync } from "no
 import { join } from "node:path";
 import { TarWriter } from "../src/image/archive/tar-writer.ts";
 import { ctr, ctrOk, newStore, REGISTRY, type TestStore } from "./helpers.ts";
+import { sha256, putBlob, putManifest } from "./registry-push.ts";
 
 const enc = new TextEncoder();
 // One repository for every run (a tag per run): the registry's catalog pages at 100 repositories.
 const REPO = "ctrtest/volumes";
 const TAG = `prefilled-${process.pid}`;
 const VOLUME_IMAGE = `${REGISTRY}/${REPO}:${TAG}`;
-
-function sha256(b: Uint8Array): string {
-  return `sha256:${new Bun.CryptoHasher("sha256").update(b).digest("hex")}`;
-}
-
-async function putBlob(blob: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = sha256(blob);
-  const start = await fetch(`http://${REGISTRY}/v2/${REPO}/blobs/uploads/`, { method: "POST" });
-  const url = new URL(start.headers.get("location")!, `http://${REGISTRY}`);
-  url.searchParams.set("digest", digest);
-  const put = await fetch(url, { method: "PUT", body: blob, headers: { "content-type": "application/octet-stream" } });
-  if (put.status !== 201) throw new Error(`blob upload: ${put.status}`);
-  return digest;
-}
 
 async function getBlob(repo: string, digest: string): Promise<Uint8Array<ArrayBuffer>> {
   const res = await fetch(`http://${REGISTRY}/v2/${repo}/blobs/${digest}`);
@@ -63,22 +50,21 @@ async function pushVolumeImage(): Promise<void> {
   const gz = Bun.gzipSync(tar);
   const layers = [];
   for (const l of base.layers) {
-    await putBlob(await getBlob("library/alpine", l.digest));
+    await putBlob(REPO, await getBlob("library/alpine", l.digest));
     layers.push({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: l.digest, size: l.size });
   }
-  layers.push({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await putBlob(gz), size: gz.length });
+  layers.push({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await putBlob(REPO, gz), size: gz.length });
   config.rootfs.diff_ids.push(sha256(tar));
   config.config = { ...config.config, Volumes: { "/data": {} } };
   const configBytes = enc.encode(JSON.stringify(config));
-  const configDigest = await putBlob(configBytes);
+  const configDigest = await putBlob(REPO, configBytes);
   const manifest = enc.encode(JSON.stringify({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
     config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: configBytes.length },
     layers,
   }));
-  const res = await fetch(`http://${REGISTRY}/v2/${REPO}/manifests/${TAG}`, { method: "PUT", body: manifest, headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } });
-  if (res.status !== 201) throw new Error(`manifest put: ${res.status} ${await res.text()}`);
+  await putManifest(REPO, TAG, manifest);
 }
 
 let store: TestStore;
