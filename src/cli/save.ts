@@ -1,14 +1,12 @@
 /** `ctr save [-o FILE] [--format docker-archive|oci-archive] IMAGE…`: images into one tar archive. */
 import type { CAC } from "cac";
-import { closeSync, openSync, renameSync, rmSync } from "node:fs";
 import { isatty } from "node:tty";
 import { CtrError } from "../errors.ts";
 import { ARCHIVE_FORMATS, saveImages } from "../image/archive/save.ts";
 import { openImageContext } from "../image/image-context.ts";
-import { tmpName } from "../fs-util.ts";
 import type { CommandContext } from "./command.ts";
 import { oneOf, str } from "./options.ts";
-import { writeAll } from "./write-all.ts";
+import { writeArchive } from "./write-all.ts";
 
 export function registerSave(cli: CAC, _ctx: CommandContext): void {
   cli
@@ -23,26 +21,7 @@ export function registerSave(cli: CAC, _ctx: CommandContext): void {
       const output = str(o.output);
       if (!output && isatty(1)) throw new CtrError("refusing to save to terminal: use -o or redirect stdout", { kind: "invalid" });
       const ctx = openImageContext();
-      if (!output) {
-        await saveImages(ctx, names.map(String), format, (c) => writeAll(1, c));
-        return 0;
-      }
-      // Written under a temporary name: a failed save leaves no half archive at OUTPUT.
-      const tmp = tmpName(output);
-      const fd = openSync(tmp, "w", 0o644);
-      try {
-        await saveImages(ctx, names.map(String), format, (c) => writeAll(fd, c));
-        closeSync(fd);
-        renameSync(tmp, output);
-      } catch (err) {
-        try {
-          closeSync(fd);
-        } catch {
-          // already closed
-        }
-        rmSync(tmp, { force: true });
-        throw err;
-      }
+      await writeArchive(output, (write) => saveImages(ctx, names.map(String), format, write));
       return 0;
     });
 }
