@@ -7,6 +7,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { CtrError } from "./errors.ts";
+import { processAlive } from "./process-alive.ts";
 
 export function tmpName(path: string): string {
   return `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
@@ -86,11 +87,6 @@ function holderIsGone(lockPath: string): boolean {
   } catch {
     return false; // being written right now
   }
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
+  // A pid not yet written is a lock being taken, not an abandoned one.
+  return Number.isInteger(pid) && pid > 0 && !processAlive(pid);
 }

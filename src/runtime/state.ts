@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { processAlive } from "../process-alive.ts";
 
 export type Status = "created" | "running" | "restarting" | "exited" | "stopped";
 
@@ -32,16 +33,6 @@ function readNumber(path: string): number | undefined {
     return Number.isInteger(n) && n > 0 ? n : undefined;
   } catch {
     return undefined;
-  }
-}
-
-export function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -73,14 +64,14 @@ export function readLiveState(stateDir: string): LiveState {
   const pid = readNumber(join(stateDir, "pid"));
   const exit = readExitFile(stateDir);
   // Between two runs of a restart policy; a monitor killed meanwhile restarts nothing.
-  if (existsSync(join(stateDir, "restarting")) && alive(shimPid)) return { ...common, status: "restarting", ...exit, pid, shimPid };
+  if (existsSync(join(stateDir, "restarting")) && processAlive(shimPid)) return { ...common, status: "restarting", ...exit, pid, shimPid };
   if (exit) return { ...common, status: "exited", ...exit, pid, shimPid };
   if (shimPid === undefined) return { status: "created" };
-  if (alive(shimPid)) return { ...common, status: pid ? "running" : "created", pid, shimPid };
+  if (processAlive(shimPid)) return { ...common, status: pid ? "running" : "created", pid, shimPid };
   // The monitor is gone without recording an exit: it was killed. Its
   // container may live on (it survives its monitor once exec'd): kill(2)
   // tells, as long as the pid has not been reused.
-  if (pid && alive(pid) && sameProcessStart(pid, common.startedAt)) return { ...common, status: "running", pid, shimPid };
+  if (pid && processAlive(pid) && sameProcessStart(pid, common.startedAt)) return { ...common, status: "running", pid, shimPid };
   return { ...common, status: "stopped", pid, shimPid };
 }
 

@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { readJson, writeJsonAtomic } from "../../fs-util.ts";
 import { removeTree } from "../../runtime/remove-tree.ts";
+import { processAlive } from "../../process-alive.ts";
 
 export interface LayerRecord {
   diffId: string;
@@ -106,15 +107,5 @@ export class LayerStore {
       if (pid === process.pid || processAlive(pid)) continue;
       await this.removeDir(join(dir, e));
     }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }

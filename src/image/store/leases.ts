@@ -12,6 +12,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withLock } from "../../fs-util.ts";
+import { processAlive } from "../../process-alive.ts";
 
 export interface Lease {
   release(): void;
@@ -53,15 +54,5 @@ export class Leases {
       else rmSync(join(this.dir, n), { force: true });
     }
     return live;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }
