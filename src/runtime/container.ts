@@ -11,8 +11,6 @@ import { writeJsonAtomic } from "../fs-util.ts";
 import type { ImageContext } from "../image/image-context.ts";
 import { pullImage } from "../image/pull.ts";
 import { parsePlatform } from "../image/platform.ts";
-import { formatReference, parseReference } from "../image/reference.ts";
-import { loadRegistriesConf, shortNameCandidates } from "../image/registries-conf.ts";
 import type { ImageRecord } from "../image/store/image-store.ts";
 import type { ImageConfig } from "../oci/image.ts";
 import { ctrPaths } from "../paths.ts";
@@ -34,6 +32,7 @@ import { volumesFromContainer, volumesFromRequests, type MountRequest } from "..
 import { removeAnonymousVolumes } from "../volume/remove.ts";
 import { resolveMounts } from "../volume/resolve.ts";
 import { volumeStore } from "../volume/volumes.ts";
+import { findLocalImage } from "../image/lookup.ts";
 
 export type PullPolicy = "always" | "missing" | "never" | "newer";
 
@@ -92,25 +91,6 @@ export function containerStore(): ContainerStore {
 
 export function stateDirOf(id: string): string {
   return join(ctrPaths().runtime, "containers", id);
-}
-
-/** Finds an image in the local store by ID, full name, or short name as podman resolves it. */
-export function findLocalImage(ctx: ImageContext, input: string): ImageRecord | undefined {
-  const direct = ctx.images.find(input);
-  if (direct) return direct;
-  const ref = parseReference(input);
-  let names: string[] = [];
-  try {
-    names = shortNameCandidates(loadRegistriesConf(), ref).map(formatReference);
-  } catch {
-    // an unresolvable short name may still name a local image
-  }
-  if (!ref.domain) names.push(formatReference({ ...ref, domain: "localhost", tag: ref.tag ?? (ref.digest ? undefined : "latest") }));
-  for (const name of names) {
-    const hit = ctx.images.find(name);
-    if (hit) return hit;
-  }
-  return undefined;
 }
 
 async function imageFor(ctx: ImageContext, opts: CreateOptions): Promise<ImageRecord> {
