@@ -9,12 +9,16 @@
 #          CTR_TEST_REGISTRY_AUTH_PASSWORD (test-only values, defaults below)
 #   tls    CTR_TEST_REGISTRY_TLS   (default 127.0.0.1:5057) no auth, https with
 #          a certificate from a CA generated here (SANs 127.0.0.1, localhost)
+#   mtls   CTR_TEST_REGISTRY_MTLS  (default 127.0.0.1:5058) like tls, and it
+#          requires a client certificate signed by that CA
 #
 # The CA is installed where podman looks (containers-certs.d(5)): in the test
 # user's ~/.config/containers/certs.d/<CTR_TEST_REGISTRY_TLS>/ca.crt and, as
 # root, in /etc/containers/certs.d/localhost:<port>/ca.crt. The two names
 # differ on purpose, so a test can pull through each directory separately
-# and, with another HOME, see verification fail. Idempotent.
+# and, with another HOME, see verification fail. For the mtls instance the
+# test user's certs.d/<CTR_TEST_REGISTRY_MTLS>/ also gets client.cert and
+# client.key, the client certificate podman would present. Idempotent.
 #
 #   scripts/registry.sh start    start each instance unless it already answers
 #   scripts/registry.sh stop     stop the ones started here (pid files), if running
@@ -30,6 +34,7 @@ set -euo pipefail
 ADDR="${CTR_TEST_REGISTRY:-127.0.0.1:5055}"
 AUTH_ADDR="${CTR_TEST_REGISTRY_AUTH:-127.0.0.1:5056}"
 TLS_ADDR="${CTR_TEST_REGISTRY_TLS:-127.0.0.1:5057}"
+MTLS_ADDR="${CTR_TEST_REGISTRY_MTLS:-127.0.0.1:5058}"
 AUTH_USER="${CTR_TEST_REGISTRY_AUTH_USER:-ctrtest}"
 AUTH_PASSWORD="${CTR_TEST_REGISTRY_AUTH_PASSWORD:-ctr-test-password}"
 TEST_USER="${CTR_TEST_USER:-ctrtest}"
@@ -45,7 +50,7 @@ TLS_DIR="$DIR/tls"
 log() { printf 'registry: %s\n' "$*" >&2; }
 die() { printf 'registry: error: %s\n' "$*" >&2; exit 1; }
 
-for a in "$ADDR" "$AUTH_ADDR" "$TLS_ADDR"; do
+for a in "$ADDR" "$AUTH_ADDR" "$TLS_ADDR" "$MTLS_ADDR"; do
   case "$a" in
   127.*:* | localhost:*) ;;
   *) die "test registry addresses must be loopback host:port, not \"$a\"" ;;
@@ -59,6 +64,7 @@ use_instance() {
   plain) ADDR_OF="$ADDR" CONFIG="$DIR/config.yml" PIDFILE="$DIR/registry.pid" LOGFILE="$DIR/registry.log" ;;
   auth) ADDR_OF="$AUTH_ADDR" CONFIG="$DIR/config-auth.yml" PIDFILE="$DIR/registry-auth.pid" LOGFILE="$DIR/registry-auth.log" ;;
   tls) ADDR_OF="$TLS_ADDR" CONFIG="$DIR/config-tls.yml" PIDFILE="$DIR/registry-tls.pid" LOGFILE="$DIR/registry-tls.log" ;;
+  mtls) ADDR_OF="$MTLS_ADDR" CONFIG="$DIR/config-mtls.yml" PIDFILE="$DIR/registry-mtls.pid" LOGFILE="$DIR/registry-mtls.log" ;;
   esac
 }
 
@@ -72,6 +78,11 @@ answers() {
   tls)
     [[ -f $TLS_DIR/ca.crt ]] || return 1
     code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$TLS_DIR/ca.crt" "https://$ADDR_OF/v2/" 2>/dev/null)" || true
+    ;;
+  mtls)
+    [[ -f $TLS_DIR/client.cert ]] || return 1
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$TLS_DIR/ca.crt" \
+      --cert "$TLS_DIR/client.cert" --key "$TLS_DIR/client.key" "https://$ADDR_OF/v2/" 2>/dev/null)" || true
     ;;
   esac
   [[ $code == 200 ]]
@@ -111,6 +122,10 @@ EOF
   # tls nests under http:, auth is top level; both go last for that reason.
   case "$NAME" in
   tls) printf '  tls:\n    certificate: %s\n    key: %s\n' "$TLS_DIR/server.crt" "$TLS_DIR/server.key" >>"$CONFIG.tmp" ;;
+  mtls)
+    printf '  tls:\n    certificate: %s\n    key: %s\n    clientcas:\n      - %s\n' \
+      "$TLS_DIR/server.crt" "$TLS_DIR/server.key" "$TLS_DIR/ca.crt" >>"$CONFIG.tmp"
+    ;;
   auth) printf 'auth:\n  htpasswd:\n    realm: ctr-test-registry\n    path: %s\n' "$DIR/htpasswd" >>"$CONFIG.tmp" ;;
   esac
   mv "$CONFIG.tmp" "$CONFIG"
@@ -137,6 +152,14 @@ ensure_certs() {
     openssl x509 -req -in "$TLS_DIR/server.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" \
       -CAcreateserial -days 3650 -extfile "$TLS_DIR/san.ext" -out "$TLS_DIR/server.crt" 2>/dev/null
   fi
+  if [[ ! -f $TLS_DIR/client.cert ]]; then
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=ctr test client" \
+      -keyout "$TLS_DIR/client.key" -out "$TLS_DIR/client.csr" 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >"$TLS_DIR/client.ext"
+    openssl x509 -req -in "$TLS_DIR/client.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" \
+      -CAcreateserial -days 3650 -extfile "$TLS_DIR/client.ext" -out "$TLS_DIR/client.cert.tmp" 2>/dev/null
+    mv "$TLS_DIR/client.cert.tmp" "$TLS_DIR/client.cert"
+  fi
   chmod 0644 "$TLS_DIR/ca.crt"
   install_ca
 }
@@ -155,11 +178,16 @@ install_ca() {
   local d="$home/.config/containers/certs.d/$TLS_ADDR"
   install -d -o "$owner" -m 0755 "$home/.config" "$home/.config/containers" "$home/.config/containers/certs.d" "$d"
   install -o "$owner" -m 0644 "$TLS_DIR/ca.crt" "$d/ca.crt"
+  d="$home/.config/containers/certs.d/$MTLS_ADDR"
+  install -d -o "$owner" -m 0755 "$d"
+  install -o "$owner" -m 0644 "$TLS_DIR/ca.crt" "$d/ca.crt"
+  install -o "$owner" -m 0644 "$TLS_DIR/client.cert" "$d/client.cert"
+  install -o "$owner" -m 0600 "$TLS_DIR/client.key" "$d/client.key"
 }
 
 start_one() {
   use_instance "$1"
-  [[ $NAME == tls ]] && ensure_certs
+  [[ $NAME == tls || $NAME == mtls ]] && ensure_certs
   if answers; then
     if pid="$(running_pid)"; then
       log "$NAME already running on $ADDR_OF (pid $pid)"
@@ -195,6 +223,7 @@ start() {
   start_one plain
   start_one auth
   start_one tls
+  start_one mtls
 }
 
 stop_one() {
@@ -216,7 +245,7 @@ stop_one() {
 
 stop() {
   local n
-  for n in plain auth tls; do
+  for n in plain auth tls mtls; do
     use_instance "$n"
     stop_one
   done
@@ -224,7 +253,7 @@ stop() {
 
 status() {
   local n rc=0 pid
-  for n in plain auth tls; do
+  for n in plain auth tls mtls; do
     use_instance "$n"
     if answers; then
       if pid="$(running_pid)"; then

@@ -6,8 +6,10 @@
 #
 # What it changes on the host:
 #   - installs the Debian packages listed in PACKAGES below
-#   - creates the user ctrtest (home /home/ctrtest) with 65536 subordinate uids
-#     and gids in /etc/subuid and /etc/subgid, in a block no other user has
+#   - creates the user ctrtest (home /home/ctrtest) with 4194304 subordinate
+#     uids and gids in /etc/subuid and /etc/subgid, in blocks no other user
+#     has (an older, smaller range is kept and a second block added), so
+#     images with owners above 2^21 pull and keep them
 #   - creates /run/user/<uid> for it (no logind here to do that)
 #   - makes /dev/fuse and /dev/net/tun 0666, as a normal distribution has them
 #   - writes ~ctrtest/.config/containers/registries.conf so that short names
@@ -33,7 +35,9 @@ PACKAGES=(
   musl-tools linux-libc-dev jq curl iproute2 tar gzip apache2-utils openssl
   podman crun skopeo hyperfine
 )
-SUBID_COUNT=65536
+# Enough ids for layer owners above 2^21 (tar's octal limit, past which
+# PAX or base-256 headers carry the id), which real images have.
+SUBID_COUNT=4194304
 SUBID_FIRST=200000
 
 log() { printf 'setup-host: %s\n' "$*" >&2; }
@@ -66,12 +70,12 @@ install_packages() {
   [[ $rc -eq 0 ]] || die "apt-get install ${missing[*]} failed (exit $rc)"
 }
 
-# Prints the first start >= SUBID_FIRST such that [start, start+count) meets
+# Prints the first start >= SUBID_FIRST such that [start, start+$1) meets
 # no range already in /etc/subuid or /etc/subgid. Both files are read so uid
 # and gid blocks can share one start, which keeps the mapping easy to read.
-first_free_subid_block() {
+first_free_subid_block() { # count
   cat /etc/subuid /etc/subgid 2>/dev/null |
-    awk -F: -v first="$SUBID_FIRST" -v count="$SUBID_COUNT" '
+    awk -F: -v first="$SUBID_FIRST" -v count="$1" '
       NF >= 3 && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ { n++; lo[n] = $2; hi[n] = $2 + $3 }
       END {
         start = first
@@ -84,8 +88,8 @@ first_free_subid_block() {
       }'
 }
 
-has_subid_range() { # file user
-  awk -F: -v u="$2" -v c="$SUBID_COUNT" '$1 == u && $3 >= c { found = 1 } END { exit !found }' "$1" 2>/dev/null
+subid_total() { # file user: how many subordinate ids the user has in all its ranges
+  awk -F: -v u="$2" '$1 == u && $3 ~ /^[0-9]+$/ { t += $3 } END { print t + 0 }' "$1" 2>/dev/null || echo 0
 }
 
 ensure_user() {
@@ -97,13 +101,21 @@ ensure_user() {
       --user-group -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$TEST_USER"
   fi
   touch /etc/subuid /etc/subgid
-  if ! has_subid_range /etc/subuid "$TEST_USER" || ! has_subid_range /etc/subgid "$TEST_USER"; then
-    local start end
-    start="$(first_free_subid_block)"
-    end=$((start + SUBID_COUNT - 1))
-    log "giving $TEST_USER subordinate ids $start-$end"
-    has_subid_range /etc/subuid "$TEST_USER" || usermod --add-subuids "$start-$end" "$TEST_USER"
-    has_subid_range /etc/subgid "$TEST_USER" || usermod --add-subgids "$start-$end" "$TEST_USER"
+  # A range that is too small is widened by a second block rather than
+  # replaced: files already unpacked with the first block keep their owners.
+  local need_u need_g need start
+  need_u=$((SUBID_COUNT - $(subid_total /etc/subuid "$TEST_USER")))
+  need_g=$((SUBID_COUNT - $(subid_total /etc/subgid "$TEST_USER")))
+  need=$((need_u > need_g ? need_u : need_g))
+  [[ $need -gt 0 ]] || return 0
+  start="$(first_free_subid_block "$need")"
+  if [[ $need_u -gt 0 ]]; then
+    log "giving $TEST_USER subordinate uids $start-$((start + need_u - 1))"
+    usermod --add-subuids "$start-$((start + need_u - 1))" "$TEST_USER"
+  fi
+  if [[ $need_g -gt 0 ]]; then
+    log "giving $TEST_USER subordinate gids $start-$((start + need_g - 1))"
+    usermod --add-subgids "$start-$((start + need_g - 1))" "$TEST_USER"
   fi
 }
 

@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 
 #include "caps.h"
+#include "netattach.h"
 #include "rootfs.h"
 #include "terminal.h"
 #include "util.h"
@@ -282,6 +283,12 @@ void container_main(const struct container_start *start)
    * Set after the id change above, which would clear it. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
     die_with_error(EXIT_ENGINE, "cannot set the parent-death signal");
+
+  /* Interfaces on ctr's networks: as root of the user namespace that owns
+   * both network namespaces, and while the holders' /proc/PID/ns paths
+   * are still the host's (before pivot_root). */
+  for (size_t i = 0; i < spec->attachments.len; i++)
+    net_attach(&spec->attachments.items[i]);
 
   /* Mount points and the working directory are created with exactly the
    * modes we ask for; the container's umask is set just before exec. */

@@ -82,16 +82,22 @@ static void write_map_file(pid_t pid, const char *file, const char *content)
     die_with_error(EXIT_ENGINE, "cannot write %s", path);
 }
 
-/* Run newuidmap or newgidmap for pid; their stderr becomes our message. */
-static void run_id_mapper(const char *name, pid_t pid, const struct id_maps *maps)
+/* A newuidmap or newgidmap run for a pid: started, then waited for. */
+struct id_mapper
+{
+  const char *name;
+  pid_t helper;
+  int out_r; /* its stdout and stderr */
+};
+
+/* Starts newuidmap or newgidmap for pid; finish_id_mapper waits for it. */
+static void start_id_mapper(const char *name, pid_t pid, const struct id_maps *maps, struct id_mapper *m)
 {
   static const char *const fallback_dirs[] = { "/usr/bin", "/usr/sbin", NULL };
   cleanup_free char *program = find_program(name, getenv("PATH"), fallback_dirs);
-  cleanup_free char *output = NULL;
   cleanup_free char **argv = NULL;
   cleanup_free char *numbers = NULL;
-  cleanup_fd int out_r = -1;
-  int pipefd[2], status;
+  int pipefd[2];
   size_t argc = 0, off = 0;
   pid_t helper;
 
@@ -122,7 +128,6 @@ static void run_id_mapper(const char *name, pid_t pid, const struct id_maps *map
 
   if (pipe2(pipefd, O_CLOEXEC) < 0)
     die_with_error(EXIT_ENGINE, "cannot create a pipe for %s", name);
-  out_r = pipefd[0];
   helper = fork();
   if (helper < 0)
     die_with_error(EXIT_ENGINE, "cannot fork %s", name);
@@ -135,17 +140,29 @@ static void run_id_mapper(const char *name, pid_t pid, const struct id_maps *map
       _exit(127);
     }
   close(pipefd[1]);
-  while (waitpid(helper, &status, 0) < 0)
+  m->name = name;
+  m->helper = helper;
+  m->out_r = pipefd[0];
+}
+
+/* Waits for a started mapper; its stderr becomes our message. */
+static void finish_id_mapper(struct id_mapper *m)
+{
+  cleanup_free char *output = NULL;
+  cleanup_fd int out_r = m->out_r;
+  int status;
+
+  while (waitpid(m->helper, &status, 0) < 0)
     if (errno != EINTR)
-      die_with_error(EXIT_ENGINE, "cannot wait for %s", name);
+      die_with_error(EXIT_ENGINE, "cannot wait for %s", m->name);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
     return;
 
   output = read_child_output(out_r, 512);
   if (output[0])
-    die(EXIT_ENGINE, "%s failed: %s", name, output);
-  die(EXIT_ENGINE, "%s failed with status %d (is the range in /etc/sub%cid?)", name, wait_status_to_code(status),
-      name[3]);
+    die(EXIT_ENGINE, "%s failed: %s", m->name, output);
+  die(EXIT_ENGINE, "%s failed with status %d (is the range in /etc/sub%cid?)", m->name, wait_status_to_code(status),
+      m->name[3]);
 }
 
 void write_id_maps(pid_t pid, const struct id_maps *uid_maps, const struct id_maps *gid_maps)
@@ -169,6 +186,11 @@ void write_id_maps(pid_t pid, const struct id_maps *uid_maps, const struct id_ma
       return;
     }
 
-  run_id_mapper("newuidmap", pid, uid_maps);
-  run_id_mapper("newgidmap", pid, gid_maps);
+  /* Side by side: each is a setuid program that takes a few milliseconds
+   * to start, and the kernel takes the two maps in either order. */
+  struct id_mapper uid_mapper, gid_mapper;
+  start_id_mapper("newuidmap", pid, uid_maps, &uid_mapper);
+  start_id_mapper("newgidmap", pid, gid_maps, &gid_mapper);
+  finish_id_mapper(&uid_mapper);
+  finish_id_mapper(&gid_mapper);
 }

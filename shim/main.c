@@ -13,10 +13,13 @@
 static const char usage[] =
   "usage: ctr-shim --version\n"
   "       ctr-shim run --bundle DIR --state DIR [--sync-fd N] [--detach] [--log FILE]\n"
-  "                    [--restart POLICY] [--exit-command PATH [--exit-command-arg ARG]...]\n"
+  "                    [--restart POLICY] [--exit-command PATH [--exit-command-arg ARG]... [--exit-command-by-caller]]\n"
   "       ctr-shim exec --bundle DIR --pid PID [--sync-fd N] [--detach]\n"
   "       ctr-shim init -- CMD [ARG...]\n"
-  "       ctr-shim userns --uid-map C:H:N [...] --gid-map C:H:N [...] -- CMD [ARG...]\n";
+  "       ctr-shim userns --uid-map C:H:N [...] --gid-map C:H:N [...] -- CMD [ARG...]\n"
+  "       ctr-shim net-holder DIR\n"
+  "       ctr-shim net-attach PID JSON\n"
+  "       ctr-shim net-detach PID IFNAME\n";
 
 int main(int argc, char **argv)
 {
@@ -38,6 +41,12 @@ int main(int argc, char **argv)
     return cmd_exec(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "userns") == 0)
     return cmd_userns(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "net-holder") == 0)
+    return cmd_net_holder(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "net-attach") == 0)
+    return cmd_net_attach(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "net-detach") == 0)
+    return cmd_net_detach(argc - 2, argv + 2);
 
   fputs(usage, stderr);
   return EXIT_ENGINE;

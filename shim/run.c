@@ -26,6 +26,7 @@
 #include "container.h"
 #include "idmap.h"
 #include "nethelper.h"
+#include "nsjoin.h"
 #include "attach.h"
 #include "log.h"
 #include "terminal.h"
@@ -53,6 +54,7 @@ struct run_options
   bool wait_attach; /* --wait-attach: hold the output until a first client attaches */
   const char *exit_command;
   const char **exit_args; /* NULL-terminated, argv[0] included */
+  bool exit_by_caller; /* --exit-command-by-caller: an attached ctr does its work itself */
   size_t n_exit_args;
   struct net_helper net; /* --net-helper: slirp4netns for the container's network namespace */
 };
@@ -101,6 +103,9 @@ static void on_monitor_die(int code)
         ;
       container_pid = -1;
     }
+  /* Published ports of a network's slirp4netns are not the container's
+   * to keep once it is gone. */
+  net_helper_cleanup();
   notify_detached_caller(code);
 }
 
@@ -179,6 +184,8 @@ static char *parse_run_options(int argc, char **argv, struct run_options *o)
         o->exit_args[1 + o->n_exit_args++] = v;
       else if ((v = option_value(argc, argv, &i, "--exit-command", &missing)))
         o->exit_command = v;
+      else if ((v = option_value(argc, argv, &i, "--net-api-socket", &missing)))
+        o->net.api_socket = v;
       else if ((v = option_value(argc, argv, &i, "--net-helper-request", &missing)))
         o->net.requests[o->net.n_requests++] = v;
       else if ((v = option_value(argc, argv, &i, "--net-helper-arg", &missing)))
@@ -191,6 +198,8 @@ static char *parse_run_options(int argc, char **argv, struct run_options *o)
         o->interactive = true;
       else if (strcmp(argv[i], "--wait-attach") == 0)
         o->wait_attach = true;
+      else if (strcmp(argv[i], "--exit-command-by-caller") == 0)
+        o->exit_by_caller = true;
       else if (missing)
         error = xasprintf("run: %s needs a value", missing);
       else
@@ -581,7 +590,19 @@ static pid_t start_container(struct spec *spec, struct container_start *start, s
    * before the others, so it owns them): the child is root over its
    * mounts, network and hostname, and pid 1 of its pid namespace. A raw
    * clone, used like fork(), as libc has no fork with flags. */
-  pid = (pid_t) syscall(SYS_clone, (unsigned long) (SIGCHLD | spec->clone_flags), NULL, NULL, NULL, NULL);
+  if (spec->join_flags)
+    {
+      /* Namespaces given by path are joined by a child first. */
+      pid = clone_joining(spec, report_pipe[1]);
+      if (pid < 0)
+        {
+          close(report_pipe[1]);
+          relay_setup_report(report_pipe[0]);
+          die(EXIT_ENGINE, "cannot join the container's namespaces");
+        }
+    }
+  else
+    pid = (pid_t) syscall(SYS_clone, (unsigned long) (SIGCHLD | spec->clone_flags), NULL, NULL, NULL, NULL);
   if (pid < 0)
     {
       if (errno == EPERM || errno == ENOSPC || errno == EINVAL)
@@ -604,7 +625,8 @@ static pid_t start_container(struct spec *spec, struct container_start *start, s
   close(start_pipe[0]);
   close(report_pipe[1]);
 
-  if (spec->clone_flags & CLONE_NEWUSER)
+  /* A joined user namespace has its maps already. */
+  if (spec->clone_flags & ~spec->join_flags & CLONE_NEWUSER)
     write_id_maps(pid, &spec->uid_maps, &spec->gid_maps);
   /* The network is up before the container's process runs: its first
    * connection must not race the helper. The helper joins the user
@@ -661,6 +683,35 @@ static void run_exit_command(const struct run_options *o)
   execv(o->exit_command, (char *const *) o->exit_args);
   /* Nobody left to tell but ctr, if it still listens. */
   warn("cannot run the exit command %s: %s", o->exit_command, strerror(errno));
+}
+
+/* With --exit-command-by-caller, an attached ctr that got `exit` does the
+ * exit command's work itself (it is running already: a second ctr would
+ * cost a start of the compiled binary) and then writes `done`. True once
+ * it has; false when the socket ends without it (ctr killed, or failed):
+ * then the exit command is ours to run. */
+static bool caller_did_exit_work(void)
+{
+  char buf[64];
+  size_t len = 0;
+
+  while (len < sizeof buf - 1)
+    {
+      struct pollfd pfd = { .fd = caller_fd, .events = POLLIN };
+      ssize_t n = read(caller_fd, buf + len, sizeof buf - 1 - len);
+      if (n < 0 && errno == EAGAIN && poll(&pfd, 1, -1) >= 0)
+        continue;
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      len += (size_t) n;
+      buf[len] = '\0';
+      if (strchr(buf, '\n'))
+        break;
+    }
+  buf[len] = '\0';
+  return strcmp(buf, "done\n") == 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -787,6 +838,8 @@ int cmd_run(int argc, char **argv)
     }
   terminal_restore();
   report_line("exit %d", code);
+  if (o.exit_command && o.exit_by_caller && caller_fd >= 0 && caller_did_exit_work())
+    return code;
   if (o.exit_command)
     run_exit_command(&o);
   return code;

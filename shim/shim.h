@@ -14,3 +14,6 @@ int cmd_run(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_userns(int argc, char **argv);
+int cmd_net_holder(int argc, char **argv);
+int cmd_net_attach(int argc, char **argv);
+int cmd_net_detach(int argc, char **argv);

@@ -387,13 +387,10 @@ static void load_mounts(struct spec *spec, const struct json *root, const char *
     }
 }
 
-static const struct
-{
-  const char *name;
-  int flag;
-} namespace_types[] = {
-  { "user", CLONE_NEWUSER }, { "mount", CLONE_NEWNS }, { "pid", CLONE_NEWPID },   { "uts", CLONE_NEWUTS },
-  { "ipc", CLONE_NEWIPC },   { "network", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP },
+const struct namespace_type namespace_types[SPEC_NAMESPACE_TYPES] = {
+  { "user", "user", CLONE_NEWUSER }, { "mount", "mnt", CLONE_NEWNS },    { "pid", "pid", CLONE_NEWPID },
+  { "uts", "uts", CLONE_NEWUTS },    { "ipc", "ipc", CLONE_NEWIPC },     { "network", "net", CLONE_NEWNET },
+  { "cgroup", "cgroup", CLONE_NEWCGROUP },
 };
 
 static void load_id_maps(struct id_maps *maps, const struct json *linux_obj, const char *key)
@@ -444,21 +441,27 @@ static void load_linux(struct spec *spec, const struct json *root)
     {
       struct json *item = namespaces->array.items[i];
       char path[PATH_MAX_LEN];
-      const char *type;
+      const char *type, *join;
       size_t k;
 
       snprintf(path, sizeof path, "linux.namespaces[%zu]", i);
       if (item->type != JSON_OBJECT)
         die_type(item, path, "an object");
       type = get_string(item, "type", path, true);
-      if (get_string(item, "path", path, false))
-        die(EXIT_ENGINE, CONFIG ": %s: joining an existing %s namespace (path) is not supported", path, type);
-      for (k = 0; k < sizeof namespace_types / sizeof namespace_types[0]; k++)
+      join = get_string(item, "path", path, false);
+      for (k = 0; k < SPEC_NAMESPACE_TYPES; k++)
         if (strcmp(namespace_types[k].name, type) == 0)
           break;
-      if (k == sizeof namespace_types / sizeof namespace_types[0])
+      if (k == SPEC_NAMESPACE_TYPES)
         die(EXIT_ENGINE, CONFIG ": %s: unsupported namespace type \"%s\"", path, type);
       spec->clone_flags |= namespace_types[k].flag;
+      if (join)
+        {
+          if (join[0] != '/')
+            die(EXIT_ENGINE, CONFIG ": %s.path must be an absolute path, not \"%s\"", path, join);
+          spec->join_flags |= namespace_types[k].flag;
+          spec->join_paths[k] = join;
+        }
     }
   /* Every mount below happens in the container's own mount namespace;
    * without one they would land on the caller's tree. */
@@ -478,12 +481,18 @@ static void load_linux(struct spec *spec, const struct json *root)
 static void load_annotations(struct spec *spec, const struct json *root)
 {
   struct json *a = get_field(root, "annotations", JSON_OBJECT, "annotations", false);
-  const char *driver;
+  const char *driver, *attachments;
 
   spec->overlay_lower = get_string(a, ANNOTATION_OVERLAY_LOWER, "annotations." ANNOTATION_OVERLAY_LOWER, false);
   spec->overlay_upper = get_string(a, ANNOTATION_OVERLAY_UPPER, "annotations." ANNOTATION_OVERLAY_UPPER, false);
   spec->overlay_work = get_string(a, ANNOTATION_OVERLAY_WORK, "annotations." ANNOTATION_OVERLAY_WORK, false);
   driver = get_string(a, ANNOTATION_OVERLAY_DRIVER, "annotations." ANNOTATION_OVERLAY_DRIVER, false);
+  attachments = get_string(a, ANNOTATION_NETWORK_ATTACHMENTS, "annotations." ANNOTATION_NETWORK_ATTACHMENTS, false);
+  if (attachments)
+    net_attachments_parse(attachments, &spec->attachments);
+  /* The interfaces are made in the container's own network namespace. */
+  if (spec->attachments.len > 0 && (!(spec->clone_flags & CLONE_NEWNET) || (spec->join_flags & CLONE_NEWNET)))
+    die(EXIT_ENGINE, CONFIG ": annotation " ANNOTATION_NETWORK_ATTACHMENTS " needs a new network namespace");
 
   if (!spec->overlay_lower && !spec->overlay_upper && !spec->overlay_work)
     {
@@ -563,6 +572,7 @@ void spec_free(struct spec *spec)
   free(spec->gid_maps.entries);
   free(spec->masked_paths);
   free(spec->readonly_paths);
+  net_attachments_free(&spec->attachments);
   json_free(spec->document);
   free(spec);
 }

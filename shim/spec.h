@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "json.h"
+#include "netattach.h"
 
 /* Annotations through which ctr describes a rootfs still to be assembled
  * (mirrors `Annotation` in src/oci/runtime.ts). */
@@ -22,6 +23,18 @@
 #define ANNOTATION_OVERLAY_UPPER "run.ctr.rootfs.overlay.upperdir"
 #define ANNOTATION_OVERLAY_WORK "run.ctr.rootfs.overlay.workdir"
 #define ANNOTATION_OVERLAY_DRIVER "run.ctr.rootfs.overlay.driver"
+
+/* Namespace types a config may list, in the order they are joined: the
+ * user namespace first (it owns the others: joining it gives the
+ * capabilities joining the rest needs). */
+#define SPEC_NAMESPACE_TYPES 7
+struct namespace_type
+{
+  const char *name;    /* as in config.json */
+  const char *proc;    /* its name under /proc/PID/ns */
+  int flag;            /* CLONE_NEW* */
+};
+extern const struct namespace_type namespace_types[SPEC_NAMESPACE_TYPES];
 
 struct id_map
 {
@@ -100,7 +113,9 @@ struct spec
   size_t n_mounts;
 
   /* linux */
-  int clone_flags; /* CLONE_NEW* for each namespace to create */
+  int clone_flags; /* CLONE_NEW* for each namespace of the container's own (created or joined) */
+  int join_flags;  /* those of clone_flags given by `path`: joined, not created */
+  const char *join_paths[SPEC_NAMESPACE_TYPES]; /* by index in namespace_types, NULL when created */
   struct id_maps uid_maps, gid_maps;
   const char **masked_paths;
   size_t n_masked_paths;
@@ -111,6 +126,7 @@ struct spec
   /* annotations */
   enum overlay_driver overlay;
   const char *overlay_lower, *overlay_upper, *overlay_work;
+  struct net_attachments attachments; /* run.ctr.network.attachments */
 };
 
 /* Read and validate bundle/config.json; dies with `config.json: …` on any

@@ -4,7 +4,7 @@
  * Everything a store makes visible goes to a temporary name first and is
  * renamed into place, so a reader (or a crash) never sees half a file.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { CtrError } from "./errors.ts";
 import { processAlive } from "./process-alive.ts";
@@ -80,13 +80,22 @@ export async function withLock<T>(lockPath: string, fn: () => T | Promise<T>): P
   }
 }
 
+/** How long an empty lock file may take to get its pid before it counts as abandoned. */
+const EMPTY_LOCK_STALE_MS = 5_000;
+
 function holderIsGone(lockPath: string): boolean {
-  let pid: number;
+  let text: string;
+  let age: number;
   try {
-    pid = Number(readFileSync(lockPath, "utf8"));
+    text = readFileSync(lockPath, "utf8");
+    age = Date.now() - statSync(lockPath).mtimeMs;
   } catch {
     return false; // being written right now
   }
-  // A pid not yet written is a lock being taken, not an abandoned one.
+  // Empty: a lock being taken right now, or one whose taker was killed
+  // between creating it and writing its pid (a SIGKILLed pull); only the
+  // latter is still empty seconds later.
+  if (text === "") return age > EMPTY_LOCK_STALE_MS;
+  const pid = Number(text);
   return Number.isInteger(pid) && pid > 0 && !processAlive(pid);
 }

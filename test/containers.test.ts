@@ -4,7 +4,7 @@
  * its own monitor (the shim) that outlives the CLI.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { CTR_BIN, ctr, ctrOk, newStore, type TestStore } from "./helpers.ts";
 
 let store: TestStore;
@@ -99,6 +99,19 @@ describe("run -d", () => {
   });
 });
 
+describe("ps formats", () => {
+  test("ps -n N lists the N last created; --format json is podman's document", async () => {
+    await ctrOk(["create", "--name", "older", "alpine", "true"], { store });
+    await ctrOk(["create", "--name", "newer", "--label", "k=v", "alpine", "sh", "-c", "echo a long command line here"], { store });
+    expect((await ctrOk(["ps", "-n", "2", "--format", "{{.Names}}"], { store })).stdout).toBe("newer\nolder\n");
+    const docs = JSON.parse((await ctrOk(["ps", "-n", "1", "--format", "json"], { store })).stdout);
+    expect(docs).toHaveLength(1);
+    expect(docs[0]).toMatchObject({ Names: ["newer"], Command: ["sh", "-c", "echo a long command line here"], Labels: { k: "v" }, State: "created", Exited: false, AutoRemove: false });
+    expect(docs[0].Id).toMatch(/^[0-9a-f]{64}$/);
+    await ctrOk(["rm", "older", "newer"], { store });
+  });
+});
+
 describe("stop and kill", () => {
   test("stop of a container that ignores SIGTERM takes the timeout and kills it", async () => {
     await ctrOk(["run", "-d", "--name", "stubborn", "alpine", "sh", "-c", `trap '' TERM; ${LOOP}`], { store });
@@ -132,8 +145,10 @@ describe("stop and kill", () => {
     expect((await ctrOk(["wait", "k2"], { store })).stdout).toBe("137\n");
   });
 
-  test("kill of a container that is not running fails", async () => {
+  test("kill of a container that is not running fails; stop and wait of one do nothing", async () => {
     await ctrOk(["create", "--name", "idle", "alpine", "true"], { store });
+    expect(await ctr(["stop", "idle"], { store })).toMatchObject({ code: 0, stdout: "idle\n" });
+    expect(await ctr(["wait", "idle"], { store, timeoutMs: 20_000 })).toMatchObject({ code: 0, stdout: "0\n", timedOut: false });
     const r = await ctr(["kill", "idle"], { store });
     expect(r.code).toBe(125);
     expect(r.stderr).toContain("not running");
@@ -303,6 +318,17 @@ describe("robustness", () => {
   });
 });
 
+describe("the monitor", () => {
+  test("an idle container's monitor stays well under conmon's 2.3 MB of resident memory", async () => {
+    await ctrOk(["run", "-d", "--name", "idle-monitor", "alpine", "sh", "-c", LOOP], { store });
+    const status = readFileSync(`/proc/${(await inspect("idle-monitor")).State.ConmonPid}/status`, "utf8");
+    const rssKb = Number(/VmRSS:\s*(\d+) kB/.exec(status)![1]);
+    expect(rssKb).toBeGreaterThan(0);
+    expect(rssKb).toBeLessThan(1024);
+    await ctrOk(["rm", "-f", "idle-monitor"], { store });
+  });
+});
+
 describe("top, pause, stats, prune", () => {
   test("top lists the container's processes, with ps options", async () => {
     await ctrOk(["run", "-d", "--name", "topped", "alpine", "sh", "-c", LOOP], { store });
@@ -337,6 +363,10 @@ describe("top, pause, stats, prune", () => {
     await ctrOk(["run", "-d", "--name", "measured", "alpine", "sh", "-c", LOOP], { store });
     const r = await ctrOk(["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}} {{.MemUsage}}", "measured"], { store });
     expect(r.stdout).toMatch(/^measured [1-9]\d* [\d.]+[KMG]?i?B \/ /);
+    // Streaming into a pipe whose reader has had enough ends quietly.
+    const piped = Bun.spawnSync(["sh", "-c", `"${CTR_BIN}" stats measured | head -n 1`], { env: { ...process.env, ...store.env }, timeout: 30_000 });
+    expect(piped.stdout.toString()).toMatch(/^CONTAINER ID/);
+    expect(piped.stderr.toString()).toBe("");
     const table = await ctrOk(["stats", "--no-stream"], { store });
     expect(table.stdout.split("\n")[0]).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT/);
     await ctrOk(["rm", "-f", "measured"], { store });
@@ -351,3 +381,218 @@ describe("top, pause, stats, prune", () => {
     expect(JSON.parse((await ctrOk(["inspect", "keeper"], { store })).stdout)[0].State.Running).toBe(true);
   });
 });
+
+describe("resource limits", () => {
+  test("limits that need a cgroup are accepted with podman's warning and ignored", async () => {
+    const r = await ctr(["run", "--rm", "--memory", "10m", "--cpus", "1.5", "--pids-limit", "10", "--cpu-shares", "100", "alpine", "echo", "ran"], { store });
+    expect(r).toMatchObject({ code: 0, stdout: "ran\n" });
+    expect(r.stderr.split("\n")).toContain("Resource limits are not supported and ignored on cgroups V1 rootless systems");
+    await ctrOk(["create", "--name", "limited", "-m", "1g", "--memory-swap=-1", "alpine", "true"], { store });
+    const doc = JSON.parse((await ctrOk(["inspect", "limited"], { store })).stdout)[0];
+    // As podman reports them: not applied.
+    expect(doc.HostConfig).toMatchObject({ Memory: 0, NanoCpus: 0, PidsLimit: 0 });
+    await ctrOk(["rm", "limited"], { store });
+  });
+
+  test("a limit that does not parse is refused naming the value, and creates nothing", async () => {
+    const before = (await ctrOk(["ps", "-a", "-q"], { store })).stdout;
+    for (const [flag, value] of [["--memory", "lots"], ["--cpus", "abc"], ["--pids-limit", "x"]] as const) {
+      const r = await ctr(["run", "--rm", flag, value, "alpine", "true"], { store });
+      expect(r.code).toBe(125);
+      expect(r.stderr).toContain(value);
+    }
+    expect((await ctrOk(["ps", "-a", "-q"], { store })).stdout).toBe(before);
+  });
+});
+
+describe("how it ended", () => {
+  test("inspect tells a container ctr killed from one that died of a signal by itself", async () => {
+    await ctrOk(["run", "-d", "--name", "killed-by-ctr", "alpine", "sh", "-c", LOOP], { store });
+    await ctrOk(["kill", "killed-by-ctr"], { store });
+    await ctrOk(["wait", "killed-by-ctr"], { store });
+    expect((await inspect("killed-by-ctr")).State).toMatchObject({ ExitCode: 137, StoppedByUser: true, OOMKilled: false });
+
+    await ctrOk(["run", "-d", "--name", "died-alone", "alpine", "sh", "-c", LOOP], { store });
+    // As the kernel's OOM killer (or anyone but ctr) would: SIGKILL from outside.
+    process.kill((await inspect("died-alone")).State.Pid, "SIGKILL");
+    expect((await ctrOk(["wait", "died-alone"], { store })).stdout).toBe("137\n");
+    expect((await inspect("died-alone")).State).toMatchObject({ Status: "exited", ExitCode: 137, StoppedByUser: false });
+
+    await ctrOk(["run", "-d", "--name", "stopped-politely", "alpine", "sh", "-c", `trap 'exit 0' TERM; ${LOOP}`], { store });
+    await ctrOk(["stop", "stopped-politely"], { store });
+    expect((await inspect("stopped-politely")).State).toMatchObject({ ExitCode: 0, StoppedByUser: true });
+    await ctrOk(["rm", "killed-by-ctr", "died-alone", "stopped-politely"], { store });
+  });
+
+  test("after kill -9 of the monitor and then of the container, ps -a does not say Up", async () => {
+    await ctrOk(["run", "-d", "--name", "both-gone", "alpine", "sh", "-c", LOOP], { store });
+    const doc = await inspect("both-gone");
+    process.kill(doc.State.ConmonPid, "SIGKILL");
+    await eventually(async () => gone(doc.State.ConmonPid));
+    process.kill(doc.State.Pid, "SIGKILL");
+    await eventually(async () => gone(doc.State.Pid));
+    const ps = await ctrOk(["ps", "-a", "--filter", "name=both-gone", "--format", "{{.Names}} {{.Status}}"], { store });
+    expect(ps.stdout).toStartWith("both-gone Exited");
+    expect((await ctrOk(["ps", "-q", "--filter", "name=both-gone"], { store })).stdout).toBe("");
+    expect((await inspect("both-gone")).State.Running).toBe(false);
+    await ctrOk(["rm", "both-gone"], { store });
+  });
+});
+
+describe("names", () => {
+  test("a name already in use is refused by create and run, naming it", async () => {
+    await ctrOk(["create", "--name", "dup", "alpine", "true"], { store });
+    for (const verb of ["create", "run"]) {
+      const r = await ctr([verb, "--name", "dup", "alpine", "true"], { store });
+      expect(r.code).toBe(125);
+      expect(r.stderr).toContain('"dup" is already in use');
+      expect(r.stderr.trim().split("\n").filter((l) => l.startsWith("Error"))).toHaveLength(1);
+    }
+    expect((await ctrOk(["ps", "-a", "--filter", "name=^dup$", "-q"], { store })).stdout.trim().split("\n")).toHaveLength(1);
+    await ctrOk(["rm", "dup"], { store });
+  });
+});
+
+/**
+ * Processes left of the containers `ids`: monitors and helpers (their
+ * command line or working directory names the container) and anything
+ * still in one of `pidNamespaces` (theirs). Zombies have ended and are not
+ * counted.
+ */
+function leftovers(ids: string[], pidNamespaces: Set<string>): string[] {
+  const ours = (text: string) => text.includes(store.root) && ids.some((id) => text.includes(id));
+  const found: string[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
+      let cwd = "";
+      let ns = "";
+      try {
+        cwd = readlinkSync(`/proc/${name}/cwd`);
+        ns = readlinkSync(`/proc/${name}/ns/pid`);
+      } catch {
+        // not ours to look into
+      }
+      if (ours(cmdline) || ours(cwd) || pidNamespaces.has(ns)) found.push(`${name} ${cmdline}`);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return found;
+}
+
+/** The pid namespace of each running container, to look for what is left of them later. */
+async function pidNamespacesOf(names: string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const n of names) {
+    const pid = (await inspect(n)).State.Pid;
+    try {
+      if (pid > 0) out.add(readlinkSync(`/proc/${pid}/ns/pid`));
+    } catch {
+      // it has ended
+    }
+  }
+  return out;
+}
+
+function storeEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...store.env })) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+/** `ps -a` of these containers: name and status. */
+async function statuses(names: string[]): Promise<Map<string, string>> {
+  const r = await ctrOk(["ps", "-a", "--format", "{{.Names}}\t{{.Status}}"], { store });
+  const all = new Map(r.stdout.trim().split("\n").map((l) => l.split("\t") as [string, string]));
+  return new Map(names.map((n) => [n, all.get(n) ?? "missing"]));
+}
+
+describe("SIGKILL of the CLI while it works", () => {
+  // Kill points: before anything, during create, around the monitor's start, after it.
+  const DELAYS = [0, 20, 60, 150, 400, 1000];
+
+  test("run -d: every container is created, running or exited, stops cleanly, and rm leaves nothing", async () => {
+    const names = DELAYS.map((d) => `killed-run-d-${d}`);
+    for (const [i, delay] of DELAYS.entries()) {
+      const cli = Bun.spawn([CTR_BIN, "run", "-d", "--name", names[i]!, "alpine", "sh", "-c", LOOP], { env: storeEnv(), stdout: "ignore", stderr: "ignore" });
+      await Bun.sleep(delay);
+      cli.kill("SIGKILL");
+      await cli.exited;
+    }
+    const seen = await statuses(names);
+    for (const [name, status] of seen) expect(`${name} ${status}`).toMatch(/ (Created|Up .*|Exited \(\d+\).*|missing)$/);
+    const present = names.filter((n) => seen.get(n) !== "missing");
+    const ids = await Promise.all(present.map(async (n) => (await inspect(n)).Id));
+    const namespaces = await pidNamespacesOf(present.filter((n) => seen.get(n)!.startsWith("Up")));
+    for (const n of present.filter((n) => seen.get(n)!.startsWith("Up"))) {
+      await ctrOk(["stop", "-t", "0", n], { store });
+      expect((await inspect(n)).State).toMatchObject({ Running: false, ExitCode: 137 });
+    }
+    if (present.length > 0) await ctrOk(["rm", "-f", ...present], { store });
+    await eventually(async () => leftovers(ids, namespaces).length === 0).catch(() => expect(leftovers(ids, namespaces)).toEqual([]));
+  }, 120_000);
+
+  test("run -it: the container runs on under its monitor, and stops with its exit recorded", async () => {
+    const names = DELAYS.map((d) => `killed-run-it-${d}`);
+    for (const [i, delay] of DELAYS.entries()) {
+      const cli = Bun.spawn([CTR_BIN, "run", "-it", "--name", names[i]!, "alpine", "sh"], { env: storeEnv(), stdin: "pipe", stdout: "ignore", stderr: "ignore" });
+      await Bun.sleep(delay);
+      cli.kill("SIGKILL");
+      await cli.exited;
+    }
+    const seen = await statuses(names);
+    for (const [name, status] of seen) expect(`${name} ${status}`).toMatch(/ (Created|Up .*|missing)$/);
+    const up = names.filter((n) => seen.get(n)!.startsWith("Up"));
+    // The last ones were surely started before the kill.
+    expect(up).toContain(names.at(-1)!);
+    const ids = await Promise.all(names.filter((n) => seen.get(n) !== "missing").map(async (n) => (await inspect(n)).Id));
+    const namespaces = await pidNamespacesOf(up);
+    for (const n of up) {
+      await ctrOk(["stop", "-t", "1", n], { store });
+      expect((await inspect(n)).State.Running).toBe(false);
+      expect((await statuses([n])).get(n)).toMatch(/^Exited \(\d+\)/);
+    }
+    await ctrOk(["rm", "-f", ...names.filter((n) => seen.get(n) !== "missing")], { store });
+    await eventually(async () => leftovers(ids, namespaces).length === 0).catch(() => expect(leftovers(ids, namespaces)).toEqual([]));
+  }, 120_000);
+
+  test("exec: the process runs to its end under its own monitor, which then goes too", async () => {
+    const id = (await ctrOk(["run", "-d", "--name", "exec-target", "alpine", "sh", "-c", LOOP], { store })).stdout.trim();
+    for (const delay of DELAYS) {
+      const cli = Bun.spawn([CTR_BIN, "exec", "exec-target", "sh", "-c", `sleep 1; echo done > /tmp/exec-${delay}`], { env: storeEnv(), stdout: "ignore", stderr: "ignore" });
+      await Bun.sleep(delay);
+      cli.kill("SIGKILL");
+      await cli.exited;
+    }
+    // Those that were started finish; the last one surely was.
+    await eventually(async () => (await ctr(["exec", "exec-target", "cat", `/tmp/exec-${DELAYS.at(-1)}`], { store })).stdout === "done\n");
+    // No exec monitor of this store outlives its process.
+    await eventually(async () => leftovers([id], new Set()).every((p) => !/ctr-shim\S* exec /.test(p)));
+    const top = await ctrOk(["top", "exec-target", "-o", "args"], { store });
+    expect(top.stdout).not.toContain("sleep 1");
+    const namespaces = await pidNamespacesOf(["exec-target"]);
+    await ctrOk(["rm", "-f", "exec-target"], { store });
+    await eventually(async () => leftovers([id], namespaces).length === 0).catch(() => expect(leftovers([id], namespaces)).toEqual([]));
+  }, 120_000);
+
+  test("20 containers started in parallel (run -d) get distinct names and ids and run", async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => ctr(["run", "-d", "alpine", "sh", "-c", LOOP], { store, timeoutMs: 120_000 })));
+    expect(results.map((r) => `${r.code} ${r.stderr}`)).toEqual(Array(20).fill("0 "));
+    const ids = results.map((r) => r.stdout.trim());
+    expect(new Set(ids).size).toBe(20);
+    const docs = await Promise.all(ids.map((id) => inspect(id)));
+    expect(new Set(docs.map((d) => d.Name)).size).toBe(20);
+    expect(docs.every((d) => d.State.Running)).toBe(true);
+    expect(new Set(docs.map((d) => d.State.Pid)).size).toBe(20);
+    const namespaces = await pidNamespacesOf(ids);
+    expect(namespaces.size).toBe(20);
+    await ctrOk(["rm", "-f", ...ids], { store, timeoutMs: 120_000 });
+    await eventually(async () => leftovers(ids, namespaces).length === 0).catch(() => expect(leftovers(ids, namespaces)).toEqual([]));
+    expect((await ctrOk(["ps", "-a", "-q"], { store })).stdout.split("\n").filter((id) => ids.some((full) => full.startsWith(id)) && id !== "")).toEqual([]);
+  }, 180_000);
+});
+

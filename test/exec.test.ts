@@ -82,6 +82,32 @@ describe("ctr exec", () => {
     expect(r.stderr).toContain("not running");
   });
 
+  test("a file that is not executable is 126", async () => {
+    const r = await ctr(["exec", "box", "/etc/passwd"], { store });
+    expect(r.code).toBe(126);
+    expect(r.stderr).toContain("/etc/passwd");
+  });
+
+  test("--privileged gives every capability; without it, the container's set", async () => {
+    const capEff = (out: string) => BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(out)![1]}`);
+    const sysAdmin = 1n << 21n;
+    const plain = capEff((await ctrOk(["exec", "box", "grep", "CapEff", "/proc/self/status"], { store })).stdout);
+    expect(plain & sysAdmin).toBe(0n);
+    const priv = capEff((await ctrOk(["exec", "--privileged", "box", "grep", "CapEff", "/proc/self/status"], { store })).stdout);
+    expect(priv & sysAdmin).toBe(sysAdmin);
+    expect(priv & plain).toBe(plain);
+    // Capabilities of the container's user namespace: a mount works inside, nothing more outside.
+    const r = await ctr(["exec", "--privileged", "box", "sh", "-c", "mkdir -p /mnt/t && mount -t tmpfs none /mnt/t && echo mounted"], { store });
+    expect(r).toMatchObject({ code: 0, stdout: "mounted\n" });
+  });
+
+  test("-u uid:gid and --env-file", async () => {
+    const envFile = `${store.root}/exec.env`;
+    await Bun.write(envFile, "FROM_FILE=yes\n# a comment\n");
+    const r = await ctrOk(["exec", "-u", "1234:4321", "--env-file", envFile, "box", "sh", "-c", 'id -u; id -g; echo "$FROM_FILE"'], { store });
+    expect(r.stdout).toBe("1234\n4321\nyes\n");
+  });
+
   test("-d runs the command in the background", async () => {
     const r = await ctrOk(["exec", "-d", "box", "sh", "-c", "echo done > /tmp/bg-mark"], { store });
     expect(r.stdout).toBe("");

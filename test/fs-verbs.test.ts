@@ -3,7 +3,7 @@
  * cp, as the unprivileged test user against the real store and kernel.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ctr, ctrOk, newStore, type TestStore } from "./helpers.ts";
 
@@ -166,6 +166,45 @@ describe("cp", () => {
     expect(r.code).toBe(125);
     expect(r.stderr).toContain("/nowhere/");
   });
+
+  test("cp both ways with a running container that has no tar, through its volumes and its own symlinks", async () => {
+    const vol = join(store.root, "cp-vol");
+    mkdirSync(vol);
+    chmodSync(vol, 0o777);
+    await ctrOk(["run", "-d", "--name", "no-tar", "-v", `${vol}:/data`, "alpine", "sh", "-c", "rm -f /bin/tar /usr/bin/tar /sbin/tar /usr/sbin/tar; ln -s /etc /tmp/abs; echo inside > /tmp/made; echo shm > /dev/shm/x; touch /ready; exec sleep 1000"], { store });
+    for (const deadline = Date.now() + 20_000; (await ctr(["exec", "no-tar", "test", "-e", "/ready"], { store })).code !== 0; ) {
+      if (Date.now() > deadline) throw new Error("the container never got ready");
+      await Bun.sleep(100);
+    }
+    // Nothing named tar is left to run in it.
+    expect((await ctr(["exec", "no-tar", "tar", "--help"], { store })).code).toBe(127);
+    await ctrOk(["cp", src, "no-tar:/srv"], { store });
+    await ctrOk(["cp", join(src, "a.txt"), "no-tar:/data/in-volume.txt"], { store });
+    const r = await ctrOk(["exec", "no-tar", "sh", "-c", "cat /srv/sub/b.txt; stat -c '%u:%g %a' /srv/sub/b.txt; readlink /srv/link"], { store });
+    expect(r.stdout).toBe("two\n0:0 640\na.txt\n");
+    expect(readFileSync(join(vol, "in-volume.txt"), "utf8")).toBe("one\n");
+    await ctrOk(["cp", "no-tar:/tmp/made", join(store.root, "made-no-tar")], { store });
+    expect(readFileSync(join(store.root, "made-no-tar"), "utf8")).toBe("inside\n");
+    // An absolute symlink inside the container leads to the container's /etc, not the host's.
+    await ctrOk(["cp", "no-tar:/tmp/abs/hostname", join(store.root, "hostname-no-tar")], { store });
+    const id = (await ctrOk(["inspect", "-f", "{{.Id}}", "no-tar"], { store })).stdout.trim();
+    expect(readFileSync(join(store.root, "hostname-no-tar"), "utf8")).toBe(`${id.slice(0, 12)}\n`);
+    // The whole root: its files and volumes, and the kernel's mounts (/proc, /sys, /dev) as empty directories.
+    const whole = join(store.root, "whole-root");
+    await ctrOk(["cp", "no-tar:/", whole], { store });
+    expect(readFileSync(join(whole, "tmp", "made"), "utf8")).toBe("inside\n");
+    expect(readFileSync(join(whole, "data", "in-volume.txt"), "utf8")).toBe("one\n");
+    for (const d of ["proc", "sys", "dev"]) expect(readdirSync(join(whole, d))).toEqual([]);
+    // ... unless asked for by name.
+    await ctrOk(["cp", "no-tar:/dev", join(store.root, "dev-no-tar")], { store });
+    expect(readFileSync(join(store.root, "dev-no-tar", "shm", "x"), "utf8")).toBe("shm\n");
+    // A paused container's files are reachable too: nothing has to run in it.
+    await ctrOk(["pause", "no-tar"], { store });
+    await ctrOk(["cp", "no-tar:/srv/a.txt", join(store.root, "from-paused")], { store });
+    await ctrOk(["unpause", "no-tar"], { store });
+    expect(readFileSync(join(store.root, "from-paused"), "utf8")).toBe("one\n");
+    await ctrOk(["rm", "-f", "no-tar"], { store });
+  }, 60_000);
 
   test("cp both ways with a running container of a non-root user, -a keeping owners", async () => {
     await ctrOk(["run", "-d", "--user", "1000", "--name", "cp-running", "alpine", "sleep", "60"], { store });

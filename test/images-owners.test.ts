@@ -3,8 +3,9 @@
  * unpacked as root of a user namespace mapped like the containers', so a
  * file of uid 1000 in the tar is owned on the host by the user's matching
  * subordinate id and is uid 1000 again inside a container, setuid bit kept.
- * An owner the namespace cannot map (uid above the subordinate range) is a
- * clear error, exit 125, store unchanged.
+ * An owner the namespace cannot map (uid above the subordinate range, which
+ * scripts/setup-host.sh makes 4194304 ids wide) is a clear error naming the
+ * layer, the file and the id, exit 125, store unchanged.
  *
  * The layer tar is written here header by header, over busybox's layer.
  */
@@ -128,7 +129,9 @@ const OWNED: Entry[] = [
   { name: "opt/private/", type: "dir", mode: 0o700, uid: 1000, gid: 1000 },
   { name: "opt/private/file", type: "file", mode: 0o600, uid: 1000, gid: 1000, data: "p" },
 ];
-const TOO_HIGH: Entry[] = [{ name: "big-uid", type: "file", mode: 0o644, uid: 3_000_000, gid: 3_000_000, data: "b" }];
+/** Above any subordinate range the test user has: 2^24 + 1. */
+const UNMAPPED = 16_777_217;
+const TOO_HIGH: Entry[] = [{ name: "big-uid", type: "file", mode: 0o644, uid: UNMAPPED, gid: UNMAPPED, data: "b" }];
 
 let ownedDiffId = "";
 
@@ -182,7 +185,8 @@ describe("layer owners in a rootless pull", () => {
     expect(r.code).toBe(125);
     const errors = r.stderr.split("\n").filter((l) => l.startsWith("Error:"));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toContain('entry "big-uid" is owned by 3000000:3000000, which the user namespace does not map');
+    expect(errors[0]).toContain(`layer sha256:`);
+    expect(errors[0]).toContain(`entry "big-uid" is owned by ${UNMAPPED}:${UNMAPPED}, which the user namespace does not map: widen the user's ranges in /etc/subuid`);
     expect(store.snapshot()).toEqual(before);
   });
 });

@@ -46,6 +46,27 @@ describe("image verbs", () => {
     expect(r.stdout).toMatch(new RegExp(`^${REGISTRY}/ctrtest/layered\\s+latest\\s+${facts.manifestDigest}\\s+${facts.configDigest.slice(7, 19)}\\s`, "m"));
   });
 
+  test("images --digests gives each name the digest its own repository was pulled by", async () => {
+    await using own = await newStore();
+    const list = `${REGISTRY}/library/busybox:manifest-list`;
+    // One image (one config) reached three ways: a mirror of docker.io, a tag, a manifest list.
+    for (const ref of ["alpine", `${REGISTRY}/library/busybox:latest`, list]) await ctrOk(["pull", "-q", ref], { store: own });
+    const head = async (repo: string, tag: string) =>
+      (await fetch(`http://${REGISTRY}/v2/${repo}/manifests/${tag}`, { method: "HEAD", headers: { Accept: "application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json" } })).headers.get("docker-content-digest");
+    await ctrOk(["tag", "alpine", "never/pulled:x"], { store: own });
+    const r = await ctrOk(["images", "--digests", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}"], { store: own });
+    expect(r.stdout.split("\n").filter(Boolean).sort()).toEqual(
+      [
+        `${ALPINE} ${await head("library/alpine", "latest")}`,
+        `${REGISTRY}/library/busybox:latest ${await head("library/busybox", "latest")}`,
+        `${list} ${await head("library/busybox", "manifest-list")}`,
+        "localhost/never/pulled:x <none>",
+      ].sort(),
+    );
+    // The list's digest, not its platform manifest's: what `pull NAME@DIGEST` takes.
+    expect(await head("library/busybox", "manifest-list")).not.toBe(await head("library/busybox", "latest"));
+  });
+
   test("tag adds a name under localhost/ and image ls shows both", async () => {
     await ctrOk(["tag", "alpine", "mine:v1"], { store });
     await ctrOk(["image", "tag", ALPINE, `${REGISTRY}/other/name:t2`], { store });

@@ -85,9 +85,41 @@ describe("ctr logs", () => {
     expect(seen).toBe("one\ntwo\n");
   });
 
+  test("-f follows across the restarts of a restart policy, to the last run's end", async () => {
+    await ctrOk(["run", "-d", "--name", "restarted", "--restart", "on-failure:2", "alpine", "sh", "-c", "echo run-$(cat /proc/uptime | tr -d ' .'); sleep 0.3; exit 1"], { store });
+    const follower = Bun.spawn([CTR_BIN, "logs", "-f", "restarted"], { env: storeEnv(), stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => follower.kill("SIGKILL"), 60_000);
+    const out = await new Response(follower.stdout).text();
+    clearTimeout(timer);
+    expect(await follower.exited).toBe(0);
+    // Three runs, each line once, and -f ended only when the last run had.
+    expect(out.split("\n").filter(Boolean).map((l) => l.replace(/\d+$/, ""))).toEqual(["run-", "run-", "run-"]);
+    expect(new Set(out.split("\n").filter(Boolean)).size).toBe(3);
+    expect((await ctrOk(["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "restarted"], { store })).stdout).toBe("2 exited\n");
+  }, 60_000);
+
+  test("--since and --until cut between two lines at their logged times", async () => {
+    await ctrOk(["run", "--name", "two-times", "alpine", "sh", "-c", "echo early; sleep 1.2; echo late"], { store });
+    const stamped = (await ctrOk(["logs", "-t", "two-times"], { store })).stdout.trim().split("\n");
+    const [early, late] = stamped.map((l) => l.split(" ")[0]!);
+    expect(stamped.map((l) => l.split(" ")[1])).toEqual(["early", "late"]);
+    // A moment between the two, in RFC 3339 and in unix seconds.
+    const between = new Date((Date.parse(early!) + Date.parse(late!)) / 2);
+    expect((await ctrOk(["logs", "--since", between.toISOString(), "two-times"], { store })).stdout).toBe("late\n");
+    expect((await ctrOk(["logs", "--until", between.toISOString(), "two-times"], { store })).stdout).toBe("early\n");
+    expect((await ctrOk(["logs", "--since", String(between.getTime() / 1000), "two-times"], { store })).stdout).toBe("late\n");
+    expect((await ctrOk(["logs", "--since", early!, "--until", early!, "two-times"], { store })).stdout).toBe("early\n");
+  });
+
   test("logs of an unknown container is a one-line error", async () => {
     const r = await ctr(["logs", "nope"], { store });
     expect(r.code).toBe(125);
     expect(r.stderr.trim()).toBe("Error: no such container: nope");
   });
 });
+
+function storeEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...store.env })) if (v !== undefined) env[k] = v;
+  return env;
+}

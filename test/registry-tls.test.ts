@@ -43,3 +43,38 @@ describe("a registry over TLS with a private CA", () => {
     expect(store.snapshot()).toEqual(before);
   });
 });
+
+const MTLS_REGISTRY = process.env.CTR_TEST_REGISTRY_MTLS || "127.0.0.1:5058";
+
+/**
+ * The mtls instance requires a client certificate signed by the harness's
+ * CA; the harness puts `client.cert` and `client.key` beside `ca.crt` in the
+ * test user's certs.d/<CTR_TEST_REGISTRY_MTLS>/, as podman reads them.
+ */
+describe("a registry that requires a client certificate", () => {
+  test("pulls with certs.d's client.cert and client.key, and the image runs", async () => {
+    await using store = await newStore();
+    await ctrOk(["pull", "-q", `${MTLS_REGISTRY}/ctrtest/layered`], { store });
+    const run = await ctr(["run", "--rm", `${MTLS_REGISTRY}/ctrtest/layered`, "cat", "/opt/data/c.txt"], { store });
+    expect(run).toMatchObject({ code: 0, stdout: "c\n" });
+  }, 60_000);
+
+  test("without a client certificate the pull says so, exit 125, store unchanged", async () => {
+    await using store = await newStore();
+    await ctrOk(["pull", "-q", `${REGISTRY}/library/alpine`], { store });
+    // Another config home holding the CA only.
+    const config = join(store.root, "config");
+    const dir = join(config, "containers", "certs.d", MTLS_REGISTRY);
+    mkdirSync(dir, { recursive: true });
+    const userCa = join(process.env.XDG_CONFIG_HOME || join(process.env.HOME!, ".config"), "containers", "certs.d", MTLS_REGISTRY, "ca.crt");
+    await Bun.write(join(dir, "ca.crt"), Bun.file(userCa));
+    const before = store.snapshot();
+    const r = await ctr(["pull", `${MTLS_REGISTRY}/library/busybox`], { store, env: { XDG_CONFIG_HOME: config } });
+    expect(r.code).toBe(125);
+    const errors = r.stderr.split("\n").filter((l) => l.startsWith("Error:"));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain(`cannot reach registry "${MTLS_REGISTRY}": the TLS handshake failed`);
+    expect(errors[0]).toContain(`put client.cert and client.key in ${dir}/`);
+    expect(store.snapshot()).toEqual(before);
+  }, 60_000);
+});

@@ -3,9 +3,9 @@
  * local registry, in real namespaces.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ctr, newStore, type TestStore } from "./helpers.ts";
+import { CTR_BIN, ctr, newStore, REGISTRY, type TestStore } from "./helpers.ts";
 
 let store: TestStore;
 
@@ -185,5 +185,166 @@ describe("run flags for what runs inside", () => {
     const r = await ctr(["run", "--rm", "-u", "nobody", "alpine", "sh", "-c", "id -u; ls / >/dev/null && echo listed"], { store });
     expect(r).toMatchObject({ code: 0, stdout: "65534\nlisted\n" });
   });
+});
+
+describe("more run and create flags", () => {
+  test("--entrypoint replaces the image's (\"\" clears it), -w sets the directory, -u uid:gid the ids", async () => {
+    expect(await ctr(["run", "--rm", "--entrypoint", "/bin/echo", "alpine", "a", "b"], { store })).toMatchObject({ code: 0, stdout: "a b\n" });
+    expect(await ctr(["run", "--rm", "--entrypoint", "", "alpine", "echo", "cleared"], { store })).toMatchObject({ code: 0, stdout: "cleared\n" });
+    expect(await ctr(["run", "--rm", "-w", "/made/here", "-u", "1234:4321", "alpine", "sh", "-c", "pwd; id -u; id -g"], { store })).toMatchObject({ code: 0, stdout: "/made/here\n1234\n4321\n" });
+  });
+
+  test("--env-file and -e together, the later winning", async () => {
+    const file = join(store.root, "run.env");
+    writeFileSync(file, "# comment\nA=from-file\nB=from-file\n\n");
+    chmodSync(store.root, 0o755);
+    const r = await ctr(["run", "--rm", "--env-file", file, "-e", "B=from-flag", "alpine", "sh", "-c", 'echo "$A $B"'], { store });
+    expect(r).toMatchObject({ code: 0, stdout: "from-file from-flag\n" });
+    const missing = await ctr(["run", "--rm", "--env-file", join(store.root, "nope.env"), "alpine", "true"], { store });
+    expect(missing.code).toBe(125);
+    expect(missing.stderr).toContain("nope.env");
+  });
+
+  test("--label shows in inspect and ps --filter; inspect renders json and range", async () => {
+    await ctr(["create", "--name", "labelled", "--label", "tier=web", "--label", "team=a", "alpine", "echo", "x", "y"], { store });
+    const r = await ctr(["inspect", "-f", '{{json .Config.Labels}}|{{range .Config.Cmd}}<{{.}}>{{end}}|{{.Config.Labels.tier}}', "labelled"], { store });
+    const [json, range, one] = r.stdout.trim().split("|");
+    expect(JSON.parse(json!)).toEqual({ team: "a", tier: "web" });
+    expect([range, one]).toEqual(["<echo><x><y>", "web"]);
+    const ps = await ctr(["ps", "-a", "--filter", "label=tier=web", "--format", "{{.Names}}"], { store });
+    expect(ps.stdout).toBe("labelled\n");
+    await ctr(["rm", "labelled"], { store });
+  });
+
+  test("--pull never runs a local image and refuses an unknown one; --pull always pulls again", async () => {
+    expect(await ctr(["run", "--rm", "--pull", "never", "alpine", "true"], { store })).toMatchObject({ code: 0 });
+    const r = await ctr(["run", "--rm", "--pull", "never", "ctrtest/not-here", "true"], { store });
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain("not known locally");
+    const always = await ctr(["run", "--rm", "--pull", "always", "alpine", "echo", "fresh"], { store });
+    expect(always).toMatchObject({ code: 0, stdout: "fresh\n" });
+    expect(always.stderr).toContain("Trying to pull");
+    expect((await ctr(["run", "--rm", "--pull", "sometimes", "alpine", "true"], { store })).code).toBe(125);
+  });
+
+  test("--platform: a local image for it runs; one for another platform is pulled again, or refused with --pull never", async () => {
+    const host = process.arch === "arm64" ? "linux/arm64" : "linux/amd64";
+    expect((await ctr(["pull", "-q", "alpine"], { store })).code).toBe(0);
+    expect(await ctr(["run", "--rm", "--platform", host, "--pull", "never", "alpine", "echo", "local"], { store })).toMatchObject({ code: 0, stdout: "local\n" });
+    const never = await ctr(["run", "--rm", "--platform", "linux/s390x", "--pull", "never", "alpine", "true"], { store });
+    expect(never.code).toBe(125);
+    expect(never.stderr).toContain("linux/s390x");
+    // Stored for the host, asked for s390x: pulled again, and the index has no s390x.
+    expect((await ctr(["pull", "-q", `${REGISTRY}/library/busybox:oci-index`], { store })).code).toBe(0);
+    const pulled = await ctr(["run", "--rm", "--platform", "linux/s390x", `${REGISTRY}/library/busybox:oci-index`, "true"], { store });
+    expect(pulled.code).toBe(125);
+    expect(pulled.stderr).toContain("no image for platform linux/s390x");
+  });
+
+  test("--sig-proxy: SIGTERM to an attached ctr reaches the container, unless --sig-proxy=false", async () => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...process.env, ...store.env })) if (v !== undefined) env[k] = v;
+    const script = "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.1; done";
+    const proxied = Bun.spawn([CTR_BIN, "run", "--rm", "alpine", "sh", "-c", script], { env, stdout: "pipe", stderr: "pipe" });
+    const reader = proxied.stdout.getReader();
+    let seen = "";
+    while (!seen.includes("ready")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    proxied.kill("SIGTERM");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    expect(await proxied.exited).toBe(3);
+    expect(seen).toContain("got-term");
+
+    const unproxied = Bun.spawn([CTR_BIN, "run", "--name", "no-proxy", "--sig-proxy=false", "alpine", "sh", "-c", script], { env, stdout: "pipe", stderr: "pipe" });
+    const r2 = unproxied.stdout.getReader();
+    let seen2 = "";
+    while (!seen2.includes("ready")) {
+      const { value, done } = await r2.read();
+      if (done) break;
+      seen2 += new TextDecoder().decode(value);
+    }
+    unproxied.kill("SIGTERM");
+    await Bun.sleep(500);
+    // Still running: the signal stayed with ctr.
+    expect(JSON.parse((await ctr(["inspect", "no-proxy"], { store })).stdout)[0].State.Running).toBe(true);
+    await ctr(["rm", "-f", "no-proxy"], { store });
+    await unproxied.exited;
+  }, 30_000);
+
+  test("--restart unless-stopped restarts until stopped; --stop-timeout is stop's default", async () => {
+    await ctr(["run", "-d", "--name", "unless", "--restart", "unless-stopped", "--stop-timeout", "1", "alpine", "sh", "-c", "trap '' TERM; sleep 0.2"], { store });
+    const restarts = async () => Number((await ctr(["inspect", "-f", "{{.RestartCount}}", "unless"], { store })).stdout.trim());
+    for (const deadline = Date.now() + 20_000; (await restarts()) < 1; ) {
+      if (Date.now() > deadline) throw new Error("never restarted");
+      await Bun.sleep(100);
+    }
+    expect((await ctr(["inspect", "-f", "{{.HostConfig.RestartPolicy.Name}} {{.Config.StopTimeout}}", "unless"], { store })).stdout).toBe("unless-stopped 1\n");
+    expect((await ctr(["stop", "unless"], { store })).code).toBe(0);
+    const after = await restarts();
+    await Bun.sleep(500);
+    expect(await restarts()).toBe(after);
+    expect((await ctr(["inspect", "-f", "{{.State.Running}}", "unless"], { store })).stdout).toBe("false\n");
+    await ctr(["rm", "unless"], { store });
+  }, 30_000);
+
+  test("run -i gives the container our stdin; without -i it reads nothing", async () => {
+    expect(await ctr(["run", "--rm", "-i", "alpine", "cat"], { store, stdin: "piped-in\n" })).toMatchObject({ code: 0, stdout: "piped-in\n" });
+    expect(await ctr(["run", "--rm", "alpine", "cat"], { store, stdin: "not-read\n" })).toMatchObject({ code: 0, stdout: "" });
+  });
+
+  test("start -i gives the container our stdin", async () => {
+    await ctr(["create", "-i", "--name", "reads", "alpine", "sh", "-c", "read x; echo got-$x"], { store });
+    expect(await ctr(["start", "-a", "-i", "reads"], { store, stdin: "hello\n" })).toMatchObject({ code: 0, stdout: "got-hello\n" });
+    await ctr(["rm", "reads"], { store });
+  });
+});
+
+describe("inside the container", () => {
+  test("/dev/pts (a new instance), /dev/shm and /dev/mqueue are mounted; HOME and PATH have docker's defaults", async () => {
+    const r = await ctr(["run", "--rm", "alpine", "sh", "-c", "for m in /dev/pts /dev/shm /dev/mqueue; do grep -c \" $m \" /proc/mounts; done; ls /dev/pts; echo \"$HOME|$PATH\""], { store });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.slice(0, 3)).toEqual(["1", "1", "1"]);
+    // A new devpts instance: only its own ptmx, none of the host's terminals.
+    expect(lines[3]).toBe("ptmx");
+    expect(lines[4]).toBe("/root|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  });
+
+  test("-u NAME gets the supplementary groups /etc/group gives it", async () => {
+    await ctr(["run", "--name", "grouped", "alpine", "sh", "-c", "echo 'extra:x:2000:app' >> /etc/group; echo 'more:x:2001:root,app' >> /etc/group"], { store });
+    expect((await ctr(["commit", "grouped", "with-groups"], { store })).code).toBe(0);
+    const r = await ctr(["run", "--rm", "-u", "app", "with-groups", "id", "-G"], { store });
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stdout.trim().split(" ").sort()).toEqual(["1000", "2000", "2001"]);
+    await ctr(["rm", "grouped"], { store });
+  });
+
+  test("--init reaps the orphans that a plain pid 1 leaves as zombies", async () => {
+    // The orphan is reparented to pid 1; `exec sleep` as pid 1 never reaps it.
+    const script = "(sh -c 'sleep 0.1; touch /tmp/orphan-done' &); exec sleep 30";
+    /** Polls the container until `done` holds for its zombie count (the orphan must have ended first). */
+    const zombiesUntil = async (name: string, done: (n: number) => boolean) => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const ended = (await ctr(["exec", name, "test", "-e", "/tmp/orphan-done"], { store })).code === 0;
+        const ps = (await ctr(["exec", name, "ps", "-o", "stat"], { store })).stdout;
+        const n = ps.split("\n").filter((l) => l.trim().startsWith("Z")).length;
+        if ((ended && done(n)) || Date.now() > deadline) return n;
+        await Bun.sleep(100);
+      }
+    };
+    await ctr(["run", "-d", "--name", "no-init", "alpine", "sh", "-c", script], { store });
+    await ctr(["run", "-d", "--init", "--name", "with-init", "alpine", "sh", "-c", script], { store });
+    expect(await zombiesUntil("no-init", (n) => n > 0)).toBe(1);
+    expect(await zombiesUntil("with-init", (n) => n === 0)).toBe(0);
+    await ctr(["rm", "-f", "no-init", "with-init"], { store });
+  }, 60_000);
 });
 

@@ -5,7 +5,8 @@
  * image, `volume rm`/`prune` refusing what is in use, and `rm -v`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, statSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync, readFileSync, existsSync, readdirSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { TarWriter } from "../src/image/archive/tar-writer.ts";
 import { ctr, ctrOk, newStore, REGISTRY, type TestStore } from "./helpers.ts";
@@ -16,6 +17,9 @@ const enc = new TextEncoder();
 const REPO = "ctrtest/volumes";
 const TAG = `prefilled-${process.pid}`;
 const VOLUME_IMAGE = `${REGISTRY}/${REPO}:${TAG}`;
+/** The same image with `USER 1000` and a second `VOLUME /state` it has no directory for. */
+const USER_TAG = `${TAG}-user`;
+const USER_IMAGE = `${REGISTRY}/${REPO}:${USER_TAG}`;
 
 async function getBlob(repo: string, digest: string): Promise<Uint8Array<ArrayBuffer>> {
   const res = await fetch(`http://${REGISTRY}/v2/${repo}/blobs/${digest}`);
@@ -65,6 +69,14 @@ async function pushVolumeImage(): Promise<void> {
     layers,
   }));
   await putManifest(REPO, TAG, manifest);
+  const userConfig = enc.encode(JSON.stringify({ ...config, config: { ...config.config, User: "1000", Volumes: { "/data": {}, "/state": {} } } }));
+  const userManifest = enc.encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: await putBlob(REPO, userConfig), size: userConfig.length },
+    layers,
+  }));
+  await putManifest(REPO, USER_TAG, userManifest);
 }
 
 let store: TestStore;
@@ -77,10 +89,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await store.cleanup();
-  // The registry is shared: take this run's manifest out again.
-  const head = await fetch(`http://${REGISTRY}/v2/${REPO}/manifests/${TAG}`, { method: "HEAD", headers: { Accept: "application/vnd.oci.image.manifest.v1+json" } });
-  const digest = head.headers.get("docker-content-digest");
-  if (digest) await fetch(`http://${REGISTRY}/v2/${REPO}/manifests/${digest}`, { method: "DELETE" });
+  // The registry is shared: take this run's manifests out again.
+  for (const tag of [TAG, USER_TAG]) {
+    const head = await fetch(`http://${REGISTRY}/v2/${REPO}/manifests/${tag}`, { method: "HEAD", headers: { Accept: "application/vnd.oci.image.manifest.v1+json" } });
+    const digest = head.headers.get("docker-content-digest");
+    if (digest) await fetch(`http://${REGISTRY}/v2/${REPO}/manifests/${digest}`, { method: "DELETE" });
+  }
 });
 
 const volumeNames = async () => (await ctrOk(["volume", "ls", "-q"], { store })).stdout.split("\n").filter(Boolean);
@@ -148,10 +162,42 @@ describe("named volumes", () => {
     expect(bad.stderr).toContain("needs device=");
   });
 
+  test("volume prune asks first, as podman does; no answer removes nothing", async () => {
+    await ctrOk(["volume", "create", "ask-me"], { store });
+    const no = await ctr(["volume", "prune", "--filter", "name=ask-me"], { store });
+    expect(no.code).toBe(0);
+    expect(no.stderr).toContain("The following volumes will be removed:\nask-me\nAre you sure you want to continue? [y/N]");
+    expect(no.stdout).toBe("");
+    expect(await volumeNames()).toContain("ask-me");
+    const yes = await ctrOk(["volume", "prune", "--filter", "name=ask-me"], { store, stdin: "y\n" });
+    expect(yes.stdout).toBe("ask-me\n");
+    expect(await volumeNames()).not.toContain("ask-me");
+  });
+
   test("volume create -o type=tmpfs mounts a tmpfs", async () => {
     await ctrOk(["volume", "create", "-o", "type=tmpfs", "-o", "o=size=1m", "tmp1"], { store });
     const r = await ctrOk(["run", "--rm", "-v", "tmp1:/t", "alpine", "sh", "-c", "grep ' /t ' /proc/mounts"], { store });
     expect(r.stdout).toMatch(/^tmpfs \/t tmpfs .*size=1024k/);
+  });
+});
+
+describe("faults", () => {
+  test("a container killed with SIGKILL mid-write leaves the volume's other files intact", async () => {
+    // Files written and closed before.
+    await ctrOk(["run", "--rm", "-v", "crashvol:/v", "alpine", "sh", "-c", "for i in $(seq 1 40); do head -c 3000 /dev/urandom > /v/keep-$i; done; cd /v && md5sum keep-* > /v/sums"], { store });
+    await ctrOk(["run", "-d", "--name", "crasher", "-v", "crashvol:/v", "alpine", "sh", "-c", "i=0; while true; do i=$((i+1)); head -c 65536 /dev/urandom > /v/churn-$i; done"], { store });
+    const dir = (await ctrOk(["volume", "inspect", "--format", "{{.Mountpoint}}", "crashvol"], { store })).stdout.trim();
+    // Writing is under way once a few files exist.
+    for (let i = 0; i < 200 && readdirSync(dir).filter((n) => n.startsWith("churn-")).length < 5; i++) await Bun.sleep(50);
+    expect(readdirSync(dir).filter((n) => n.startsWith("churn-")).length).toBeGreaterThanOrEqual(5);
+    await ctrOk(["kill", "--signal", "KILL", "crasher"], { store });
+    const code = await ctrOk(["wait", "crasher"], { store });
+    expect(code.stdout.trim()).toBe("137");
+    const check = await ctr(["run", "--rm", "-v", "crashvol:/v", "alpine", "sh", "-c", "cd /v && md5sum -c sums >/dev/null && echo intact"], { store });
+    expect(check.stdout).toBe("intact\n");
+    await ctrOk(["rm", "crasher"], { store });
+    // A named volume outlives its containers; prune takes it only once none uses it.
+    expect(await volumeNames()).toContain("crashvol");
   });
 });
 
@@ -163,6 +209,9 @@ describe("bad mount input is refused with nothing created", () => {
     [["--mount", "type=bind,source=/nonexistent-ctr-source,target=/x"], "bind source path does not exist: /nonexistent-ctr-source"],
     [["--mount", "type=bind,target=/x"], "type=bind needs source="],
     [["--tmpfs", "rel"], 'container path "rel" is not absolute'],
+    [["--mount", "type=bind,source=/tmp,target=/proc/sys"], 'cannot mount over "/proc/sys"'],
+    [["--mount", "type=volume,source=a/b,target=/x"], 'volume name "a/b" must not contain "/"'],
+    [["--mount", "type=bind,source=/tmp,target=rel"], 'container path "rel" is not absolute'],
     [["--userns", "nope"], 'unsupported --userns "nope"'],
   ];
   for (const [flags, message] of cases) {
@@ -208,6 +257,42 @@ describe("bind mounts and ownership", () => {
     expect(readFileSync(join(dir, "from-host"), "utf8")).toBe("host\nmore\n");
   });
 
+  test("--userns=keep-id gives the user a passwd and group entry as podman does, names shown for owners", async () => {
+    const dir = join(store.root, "project-names");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "mine"), "x");
+    const { username } = userInfo();
+    const uid = process.getuid!();
+    const gid = process.getgid!();
+    const group = readFileSync("/etc/group", "utf8").split("\n").find((l) => l.split(":")[2] === String(gid))!.split(":")[0];
+    const script = `grep "^${username}:" /etc/passwd; grep ":${gid}:" /etc/group; whoami; stat -c '%U:%G' /p/mine; echo "$HOME"`;
+    const r = await ctrOk(["run", "--rm", "--userns=keep-id", "-v", `${dir}:/p`, "-w", "/p", "alpine", "sh", "-c", script], { store });
+    const [pw, gr, who, owner, home] = r.stdout.trim().split("\n");
+    expect(pw).toMatch(new RegExp(`^${username}:\\*:${uid}:${gid}:[^:]*:/p:/bin/sh$`));
+    expect(gr).toBe(`${group}:x:${gid}:${username}`);
+    expect(who).toBe(username);
+    expect(owner).toBe(`${username}:${group}`);
+    expect(home).toBe("/p");
+    // The image's own entries are still there, and root is still root.
+    expect((await ctrOk(["run", "--rm", "--userns=keep-id", "alpine", "grep", "-c", "^root:x:0:0:", "/etc/passwd"], { store })).stdout).toBe("1\n");
+    // Without keep-id the image's files are left as they are.
+    expect((await ctr(["run", "--rm", "alpine", "grep", `^${username}:`, "/etc/passwd"], { store })).code).toBe(1);
+  });
+
+  test("inspect shows each mount in docker's shape", async () => {
+    const dir = join(store.root, "inspect-bind");
+    mkdirSync(dir);
+    await ctrOk(["create", "--name", "mounts-shown", "-v", `${dir}:/b:ro`, "-v", "shown:/n", "--tmpfs", "/t", "alpine", "true"], { store });
+    const mounts = JSON.parse((await ctrOk(["inspect", "--format", "{{json .Mounts}}", "mounts-shown"], { store })).stdout);
+    const mountpoint = (await ctrOk(["volume", "inspect", "--format", "{{.Mountpoint}}", "shown"], { store })).stdout.trim();
+    expect(mounts).toEqual([
+      { Type: "bind", Source: dir, Destination: "/b", Driver: "", Mode: "", Options: ["rbind"], RW: false, Propagation: "rprivate" },
+      { Type: "volume", Name: "shown", Source: mountpoint, Destination: "/n", Driver: "local", Mode: "", Options: ["nosuid", "nodev", "rbind"], RW: true, Propagation: "rprivate" },
+      { Type: "tmpfs", Source: "tmpfs", Destination: "/t", Driver: "", Mode: "", Options: ["nosuid", "nodev"], RW: true, Propagation: "" },
+    ]);
+    await ctrOk(["rm", "mounts-shown"], { store });
+  });
+
   test("--tmpfs and --mount type=tmpfs give a tmpfs of the asked size", async () => {
     const r = await ctrOk(["run", "--rm", "--tmpfs", "/t1:size=1m", "--mount", "type=tmpfs,target=/t2,tmpfs-size=2097152", "alpine", "grep", " /t[12] ", "/proc/mounts"], { store });
     expect(r.stdout).toContain("tmpfs /t1 tmpfs");
@@ -222,13 +307,11 @@ describe("anonymous volumes", () => {
     await ctrOk(["run", "--name", name, VOLUME_IMAGE, "sh", "-c", "cat /data/seed.txt /data/sub/deep.txt; echo added > /data/new"], { store }).then((r) =>
       expect(r.stdout).toBe("from the image\ndeep\n"),
     );
-    const mounts = JSON.parse((await ctrOk(["inspect", "--format", "{{json .Mounts}}", name], { store })).stdout.trim() || "null");
-    const vol = Array.isArray(mounts) ? mounts.find((m: { Destination: string }) => m.Destination === "/data") : undefined;
-    // inspect may not show Mounts yet; the volume is listed either way.
-    const names = await volumeNames();
-    const anon = names.filter((n) => /^[0-9a-f]{64}$/.test(n));
-    expect(anon.length).toBeGreaterThan(0);
-    if (vol) expect(anon).toContain(vol.Name);
+    const mounts = JSON.parse((await ctrOk(["inspect", "--format", "{{json .Mounts}}", name], { store })).stdout);
+    const vol = mounts.find((m: { Destination: string }) => m.Destination === "/data");
+    expect(vol).toMatchObject({ Type: "volume", Driver: "local", RW: true });
+    expect(vol.Name).toMatch(/^[0-9a-f]{64}$/);
+    expect(await volumeNames()).toContain(vol.Name);
     const r = await ctrOk(["start", "-a", name], { store });
     expect(r.stdout).toContain("from the image");
     await ctrOk(["rm", "-v", name], { store });
@@ -239,6 +322,13 @@ describe("anonymous volumes", () => {
     expect(r.stdout).toBe("1000:1000\n1000:1000\nmine\nmore\n");
     const root = await ctrOk(["run", "--rm", VOLUME_IMAGE, "stat", "-c", "%u", "/data/seed.txt"], { store });
     expect(root.stdout).toBe("0\n");
+  });
+
+  test("an image with USER 1000 can write its VOLUMEs and a named volume over its own directory", async () => {
+    const r = await ctrOk(["run", "--rm", USER_IMAGE, "sh", "-c", "id -u; stat -c '%u:%g' /state; touch /state/new && echo more >> /data/owned/file && echo ok"], { store });
+    expect(r.stdout).toBe("1000\n1000:1000\nok\n");
+    const named = await ctrOk(["run", "--rm", "-v", "for-user:/data/owned", USER_IMAGE, "sh", "-c", "stat -c '%u:%g' /data/owned; cat /data/owned/file; touch /data/owned/new && echo ok"], { store });
+    expect(named.stdout).toBe("1000:1000\nmine\nok\n");
   });
 
   test("a fresh volume the image has nothing for belongs to the container's non-root user", async () => {

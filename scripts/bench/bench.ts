@@ -391,6 +391,37 @@ async function iperfHost(b: Bench, port: number): Promise<Throughput> {
   return { up: rates[0]!, down: rates[1]! };
 }
 
+/** The host's first IPv4 address other than loopback: containers reach it through their network's NAT. */
+function hostAddress(): string | undefined {
+  return run(["hostname", "-I"]).stdout.split(/\s+/).find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a) && !a.startsWith("127."));
+}
+
+/**
+ * iperf3 with the client in a container on the default network and the
+ * server on the host at `addr`: container to host (up), then host to
+ * container (`-R`, down). The connection goes out through the network's
+ * NAT (slirp4netns for both engines), not through a published port.
+ */
+async function iperfOutbound(b: Bench, engine: string[], addr: string, port: number): Promise<Throughput> {
+  const rates: number[] = [];
+  for (const reverse of [false, true]) {
+    // -1: one test, then exit; `timeout`: a client that never connects must not hang the bench.
+    const server = asUserAsync(b, ["timeout", "60", "iperf3", "-s", "-1", "-B", addr, "-p", String(port)]);
+    await sleep(300);
+    const r = asUser(b, [...engine, "run", "--rm", IPERF_IMAGE, "iperf3", "-c", addr, "-p", String(port), "-t", String(IPERF_SECONDS), "-J", ...(reverse ? ["-R"] : [])]);
+    await server;
+    try {
+      const doc = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
+      const bps = doc.end?.sum_received?.bits_per_second;
+      if (typeof bps !== "number") return { error: doc.error ?? why(r) };
+      rates.push(bps / 1e9);
+    } catch {
+      return { error: why(r) };
+    }
+  }
+  return { up: rates[0]!, down: rates[1]! };
+}
+
 function rateCell(t: Throughput | string, which: "up" | "down"): string {
   if (typeof t === "string") return t;
   return "error" in t ? `failed: ${t.error}` : `${t[which].toFixed(2)} Gbit/s`;
@@ -546,7 +577,7 @@ function loadavg(): string {
 
 function straceRun(b: Bench, name: string, args: string[]): string {
   const out = join(b.work, "trace", `${name}.txt`);
-  const trace = "trace=execve,clone,clone3,vfork,fork,unshare,openat,mount,fsopen,fsmount,move_mount,pivot_root,exit_group";
+  const trace = "trace=execve,clone,clone3,vfork,fork,unshare,openat,unlink,unlinkat,rmdir,mount,fsopen,fsmount,move_mount,pivot_root,exit_group";
   run(["strace", "-f", "-tt", "-s", "512", "-u", USER, "-o", out, "-e", trace, "env", "-i", ...b.env, ...ctr(b, ...args)], { cwd: b.work });
   return existsSync(out) ? readFileSync(out, "utf8") : "";
 }
@@ -584,15 +615,18 @@ interface RunParts {
 
 /**
  * The parts of a `ctr run` measured without strace: the compiled binary's
- * start, `ctr rm` (the shim runs it for --rm), the network (default minus
+ * start and, within it, the Bun runtime's (a compiled hello world), `ctr rm`
+ * (the monitor runs it for a detached --rm), the network (default minus
  * `--network none`), and a user namespace with the subordinate id maps
  * (newuidmap and newgidmap, setuid helpers, which ctr's shim runs for each
- * container and `ctr rm` again to delete files of subordinate ids) against
+ * container, and removal again only for files of subordinate ids) against
  * one with only the user's own id (as the crun floor, whose
  * `spec --rootless` maps one id).
  */
 function runParts(b: Bench, p: RunParts): string[] {
-  const [full, own] = compare(b, [
+  const hello = helloWorld(b);
+  const [bunStart, full, own] = compare(b, [
+    { key: "hello", label: "Bun-compiled hello world", cmd: hello ? [hello] : [], skip: hello ? undefined : "could not compile it" },
     { key: "userns-maps", label: "unshare --user --map-root-user --map-auto true", cmd: ["unshare", "--user", "--map-root-user", "--map-auto", "true"] },
     { key: "userns-own", label: "unshare --user --map-root-user true", cmd: ["unshare", "--user", "--map-root-user", "true"] },
   ], { runs: FAST_RUNS });
@@ -605,7 +639,8 @@ function runParts(b: Bench, p: RunParts): string[] {
     "",
     ...markdownTable(["part", "median (min)"], [
       ["start of the compiled binary alone: `ctr --version`", cell(p.version)],
-      ["`ctr rm -f -v` of a created container (what the shim runs after the container for `--rm`)", cell(p.rm)],
+      ["  of which the Bun runtime's own start: a hello world compiled the same way (`bun build --compile --minify --bytecode`)", cell(bunStart)],
+      ["`ctr rm -f -v` of a created container (what the monitor runs after a detached `--rm` container, or after an attached one whose ctr was killed; an attached ctr removes the container itself)", cell(p.rm)],
       ["network: `run --rm` with the default network minus with `--network none`", net],
       ["user namespace with the subordinate id maps (newuidmap + newgidmap): `unshare --user --map-root-user --map-auto true`", cell(full)],
       ["user namespace with the user's own id only, as the crun floor: `unshare --user --map-root-user true`", cell(own)],
@@ -613,6 +648,17 @@ function runParts(b: Bench, p: RunParts): string[] {
     ]),
     "",
   ];
+}
+
+/** A hello world compiled as ctr is (the runtime's own start), or undefined if bun cannot build it. */
+function helloWorld(b: Bench): string | undefined {
+  const src = join(b.work, "bin", "hello.ts");
+  const out = join(b.work, "bin", "hello");
+  writeFileSync(src, `console.log("hello");\n`);
+  const r = run([process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", src, "--outfile", out]);
+  if (r.code !== 0) return undefined;
+  chmodSync(out, 0o755);
+  return out;
 }
 
 /** Median of three wall-clock runs of `cmd` as the user, in seconds; `prepare` runs before each, untimed. */
@@ -893,6 +939,14 @@ async function benchmark(b: Bench, rep: Report): Promise<void> {
     rep.rows.push([figure, rateCell(netC, which), rateCell(netP, which), ratioCell(ratio(rate(netC, which), rate(netP, which))), rateCell(netF, which), ratioCell(ratio(rate(netC, which), rate(netF, which))), "—"]);
   }
   rep.notes.push(`iperf3: \`iperf3 -s\` in \`${BENCH_REPO}:${IPERF_TAG}\` published on 127.0.0.1, the host's iperf3 as the client, one ${IPERF_SECONDS} s TCP test each way, receiver's rate; the floor is client and server both on the host over loopback.`);
+  // The container as the client, out through its network to the host.
+  const addr = hostAddress();
+  const outC: Throughput | string = addr ? await iperfOutbound(b, ctr(b), addr, 18204) : "n/a: the host has no IPv4 address but loopback";
+  const outP: Throughput | string = !addr ? "n/a: the host has no IPv4 address but loopback" : podmanOk ? await iperfOutbound(b, ["podman"], addr, 18205) : `n/a: ${podmanWhy}`;
+  for (const [which, figure] of [["up", "iperf3 container → host, container as the client (default network)"], ["down", "iperf3 host → container, container as the client (`-R`)"]] as const) {
+    rep.rows.push([figure, rateCell(outC, which), rateCell(outP, which), ratioCell(ratio(rate(outC, which), rate(outP, which))), rateCell(netF, which), ratioCell(ratio(rate(outC, which), rate(netF, which))), "—"]);
+  }
+  if (addr) rep.notes.push(`iperf3, container as the client: \`run --rm ${BENCH_REPO}:${IPERF_TAG} iperf3 -c ${addr}\` (the host's address) against \`iperf3 -s\` on the host, through each engine's default rootless network (slirp4netns's NAT), no published port.`);
 
   // Where the time goes, for the targets ctr misses (the run breakdown was taken earlier).
   rep.breakdowns.push(...runWhy);

@@ -25,8 +25,8 @@
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { expectStatus, pushBlob as pushRepoBlob, pushManifest, REGISTRY, request, runSeedScript, SeedError, sha256 } from "../seed-images.ts";
 
-const REGISTRY = process.env.CTR_TEST_REGISTRY || "127.0.0.1:5055";
 const BASE = `http://${REGISTRY}`;
 export const BENCH_REPO = "ctrbench/debian";
 export const BENCH_TAG = "bookworm-slim";
@@ -37,8 +37,6 @@ const CONFIG_TYPE = "application/vnd.docker.container.image.v1+json";
 const LAYER_TYPE = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 /** Unpacked size the host fallback aims for: that of the debootstrap image. */
 const HOST_FALLBACK_BYTES = 80 * 1024 * 1024;
-
-class SeedError extends Error {}
 
 function log(msg: string): void {
   console.error(`seed-bench-image: ${msg}`);
@@ -58,10 +56,6 @@ async function sha256File(path: string): Promise<string> {
   const h = new Bun.CryptoHasher("sha256");
   for await (const chunk of Bun.file(path).stream()) h.update(chunk);
   return "sha256:" + h.digest("hex");
-}
-
-function sha256(data: Uint8Array | string): string {
-  return "sha256:" + new Bun.CryptoHasher("sha256").update(data).digest("hex");
 }
 
 /** Where apt gets Debian from, so debootstrap uses the mirror this machine can reach. */
@@ -155,27 +149,8 @@ async function buildLayer(scratch: string): Promise<BuiltLayer> {
   return { path, digest: await sha256File(path), diffId, size: statSync(path).size, createdBy };
 }
 
-async function request(method: string, url: string, init: RequestInit = {}): Promise<Response> {
-  try {
-    return await fetch(url, { method, ...init });
-  } catch (e) {
-    throw new SeedError(`${method} ${url} failed: ${(e as Error).message}; is the registry running (scripts/registry.sh start)?`);
-  }
-}
-
-async function expectStatus(res: Response, want: number, what: string): Promise<void> {
-  if (res.status !== want) throw new SeedError(`${what}: registry answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-}
-
-async function pushBlob(digest: string, body: BodyInit): Promise<void> {
-  const head = await request("HEAD", `${BASE}/v2/${BENCH_REPO}/blobs/${digest}`);
-  if (head.status === 200) return;
-  const start = await request("POST", `${BASE}/v2/${BENCH_REPO}/blobs/uploads/`);
-  await expectStatus(start, 202, `start upload of ${digest}`);
-  const url = new URL(start.headers.get("location") ?? "", BASE);
-  url.searchParams.set("digest", digest);
-  const put = await request("PUT", url.toString(), { headers: { "content-type": "application/octet-stream" }, body });
-  await expectStatus(put, 201, `upload ${digest}`);
+async function pushBlob(digest: string, body: Uint8Array<ArrayBuffer> | Blob): Promise<void> {
+  await pushRepoBlob(BENCH_REPO, body, digest);
 }
 
 function imageConfig(diffIds: string[], history: string[], cmd: string[]): Uint8Array<ArrayBuffer> {
@@ -202,8 +177,7 @@ async function putImage(tag: string, config: Uint8Array<ArrayBuffer>, layers: { 
     }) + "\n",
   );
   await pushBlob(sha256(config), config);
-  const put = await request("PUT", `${BASE}/v2/${BENCH_REPO}/manifests/${tag}`, { headers: { "content-type": MANIFEST_TYPE }, body: manifest });
-  await expectStatus(put, 201, `put manifest ${BENCH_REPO}:${tag}`);
+  await pushManifest(BENCH_REPO, tag, MANIFEST_TYPE, manifest);
   return sha256(manifest);
 }
 
@@ -284,12 +258,4 @@ async function main(): Promise<void> {
   await seedIperf3(rebuild);
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (e) {
-    if (!(e instanceof SeedError)) throw e;
-    console.error(`Error: ${e.message}`);
-    process.exit(1);
-  }
-}
+if (import.meta.main) await runSeedScript(main);

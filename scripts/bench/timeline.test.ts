@@ -168,6 +168,38 @@ describe("hand-over from the shim", () => {
   });
 });
 
+// From \`ctr run --rm --network none alpine true\` with --exit-command-by-caller: ctr removes the
+// container itself (unlinks after the container's exit) while the shim waits for its \`done\`.
+const CALLER_RM = `
+5655  14:30:57.164723 execve("/tmp/perf/ctr", ["/tmp/perf/ctr", "run", "--rm", "alpine", "true"], 0x557b /* 5 vars */) = 0
+5655  14:30:57.190000 unlink("/d/ctr/containers.lock") = 0
+5655  14:30:57.221888 vfork( <unfinished ...>
+5660  14:30:57.227769 execve("/d/ctr/shim/ctr-shim-f7374469e7a191d5", ["/d/c"..., "run", "--bundle"], 0x7f /* 5 vars */) = 0
+5655  14:30:57.228000 <... vfork resumed>) = 5660
+5660  14:30:57.230000 clone(child_stack=NULL, flags=CLONE_NEWNS|CLONE_NEWUSER|CLONE_NEWPID|SIGCHLD) = 5661
+5661  14:30:57.300000 fsopen("overlay", FSOPEN_CLOEXEC) = 4
+5661  14:30:57.310000 pivot_root(".", ".") = 0
+5661  14:30:57.323096 execve("/bin/true", ["true"], 0x7fcc /* 3 vars */) = 0
+5661  14:30:57.324559 exit_group(0)     = ?
+5655  14:30:57.330000 unlinkat(AT_FDCWD, "/r/ctr/containers/a6be/exit", 0) = 0
+5655  14:30:57.331000 unlinkat(AT_FDCWD, "/r/ctr/containers/a6be/pid", 0) = 0
+5660  14:30:57.340000 exit_group(0)     = ?
+5655  14:30:57.345000 exit_group(0)     = ?
+`;
+
+describe("removal by the attached ctr", () => {
+  test("runSpans gives ctr's removal of the container its own span, ending at the shim's exit", () => {
+    const events = parseStrace(CALLER_RM, "ctr");
+    expect(events.filter((e) => e.what === "ctr deletes files").map((e) => e.ms.toFixed(1))).toEqual(["165.3"]);
+    const spans = runSpans(events);
+    const ms = (prefix: string) => Math.round((spans.find((s) => s.label.startsWith(prefix))?.ms ?? NaN) * 10) / 10;
+    expect(ms("from the container's exit until ctr deletes")).toBe(5.4);
+    expect(ms("ctr: removing the container")).toBe(10);
+    expect(ms("ctr: from the shim's exit")).toBe(5);
+    expect(spans.some((s) => s.label.startsWith("shim: from the container's exit"))).toBe(false);
+  });
+});
+
 describe("formatTimeline", () => {
   test("formatTimeline gives each step its time and the gap since the previous one", () => {
     const lines = formatTimeline([

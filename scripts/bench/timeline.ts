@@ -1,8 +1,8 @@
 /**
  * Turns `strace -f -tt` output of one ctr command into a timeline of the
  * steps that matter for where the time goes: each program started (execve),
- * new namespaces, the first mount and pivot_root of a process, and each
- * process's exit. Times are milliseconds since ctr's own execve, so a
+ * new namespaces, the first mount and pivot_root of a process, ctr deleting
+ * files after another process has ended (`--rm`), and each process's exit. Times are milliseconds since ctr's own execve, so a
  * wrapper such as `env` before it does not count.
  */
 
@@ -60,6 +60,8 @@ export function parseStrace(text: string, start: string, opts: { store?: string 
   let t0: number | undefined;
   let startPid: number | undefined;
   let storeSeen = false;
+  // Another process has exited since ctr last deleted a file.
+  let exitSinceDelete = false;
   // A child that has not exec'd yet is still its parent's program.
   const inherit = (parent: number, call: string) => {
     const child = /\)\s+=\s+(\d+)\s*$/.exec(call)?.[1];
@@ -111,8 +113,13 @@ export function parseStrace(text: string, start: string, opts: { store?: string 
       }
     } else if (call.startsWith("pivot_root(")) {
       add("pivot_root");
+    } else if (/^(unlink|unlinkat|rmdir)\(/.test(call)) {
+      // ctr deleting files once a process (the container) has ended: `--rm`.
+      if (pid === startPid && exitSinceDelete) add("ctr deletes files");
+      if (pid === startPid) exitSinceDelete = false;
     } else if (call.startsWith("exit_group(")) {
       add(`exit ${names.get(pid) ?? `pid ${pid}`}`);
+      if (pid !== startPid) exitSinceDelete = true;
     }
   }
   if (t0 === undefined) return [];
@@ -193,12 +200,17 @@ export function runSpans(events: readonly TimelineEvent[]): Span[] {
     if (shimExit) spans.push({ label: `\`${handOver.what.slice(5)}\` run by the shim (the compiled binary starting again, then its work)`, ms: shimExit.ms - handOver.ms }, ...cleanupSpan);
     if (shimExit && ctrExit) spans.push({ label: "ctr: from the shim's exit to its own", ms: ctrExit.ms - shimExit.ms });
   } else {
-    if (initExit && shimExit) {
+    // An attached `--rm`: ctr removes the container while the shim waits for its `done`.
+    const removal = initExit ? events.find((e) => e.pid === ctrStart?.pid && e.what === "ctr deletes files" && e.ms >= initExit.ms) : undefined;
+    if (initExit && shimExit && removal && removal.ms <= shimExit.ms) {
+      spans.push({ label: "from the container's exit until ctr deletes its files (namespace teardown, exit status to ctr)", ms: removal.ms - initExit.ms });
+      spans.push({ label: "ctr: removing the container (`--rm`), until the shim exits", ms: shimExit.ms - removal.ms }, ...cleanupSpan);
+    } else if (initExit && shimExit) {
       spans.push({ label: "shim: from the container's exit to its own (namespace teardown, exit status)", ms: shimExit.ms - initExit.ms });
     } else if (initExec && shimExit && shimExit.ms >= initExec.ms) {
       spans.push({ label: "shim: from the container's exec to its own exit (detaching)", ms: shimExit.ms - initExec.ms });
     }
-    if (shimExit && ctrExit) spans.push({ label: "ctr: from the shim's exit to its own (state, --rm cleanup)", ms: ctrExit.ms - shimExit.ms }, ...cleanupSpan);
+    if (shimExit && ctrExit) spans.push({ label: "ctr: from the shim's exit to its own (state, --rm cleanup)", ms: ctrExit.ms - shimExit.ms }, ...(removal ? [] : cleanupSpan));
   }
   if (ctrStart && ctrExit) spans.push({ label: "total under strace", ms: ctrExit.ms - ctrStart.ms });
   return spans;

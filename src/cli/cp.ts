@@ -3,8 +3,8 @@ import type { CAC } from "cac";
 import { isatty } from "node:tty";
 import { CtrError } from "../errors.ts";
 import { containerStore } from "../runtime/container.ts";
-import { isRunning, rerunForContainer } from "../runtime/fs/container-fs.ts";
-import { isPaused } from "../runtime/processes.ts";
+import { isRunning, rerunForContainer, rerunForRunningContainer } from "../runtime/fs/container-fs.ts";
+import { inContainerUserns } from "../runtime/fs/userns.ts";
 import { copyFromContainer, copyToContainer, CP_EXTRACT_VERB, parseCopyArg, runCopyExtract } from "../runtime/fs/copy.ts";
 import { STDIO_ARG, type CommandContext } from "./command.ts";
 import { bool } from "./options.ts";
@@ -24,10 +24,9 @@ export function registerCp(cli: CAC, ctx: CommandContext): void {
       if (from.container === undefined && to.container === undefined) throw new CtrError("one of source and destination must be a container path (CONTAINER:PATH)", { kind: "invalid" });
       const store = containerStore();
       const rec = store.get((from.container ?? to.container)!);
-      // A running container is reached through its own namespaces (ctr exec); a stopped one through its files.
-      if (isRunning(rec) && isPaused(rec)) throw new CtrError(`container ${rec.name} is paused: unpause it to copy files`, { kind: "conflict" });
-      if (!isRunning(rec)) {
-        const rerun = await rerunForContainer(rec);
+      // Its non-root users' files are only ours inside a user namespace mapped like the container's.
+      if (!inContainerUserns()) {
+        const rerun = await (isRunning(rec) ? rerunForRunningContainer(rec) : rerunForContainer(rec));
         if (rerun !== undefined) return rerun;
       }
       if (from.container !== undefined) {

@@ -16,7 +16,8 @@ export function registerExec(cli: CAC, ctx: CommandContext): void {
     .option("-w, --workdir <dir>", "Working directory inside the container")
     .option("-e, --env <env>", "Set environment variables")
     .option("--env-file <file>", "Read environment variables from a file")
-    .option("--privileged", "Accepted for compatibility: a rootless exec has the container's capabilities")
+    .option("--detach-keys <keys>", "Key sequence for detaching (default ctrl-p,ctrl-q)")
+    .option("--privileged", "Give the process every capability (within the container's user namespace)")
     .action(async (container: string, _command: string[], o: Record<string, unknown>) => {
       const rec = containerStore().get(String(container));
       return execInContainer(rec, {
@@ -27,6 +28,8 @@ export function registerExec(cli: CAC, ctx: CommandContext): void {
         tty: bool(o.tty),
         interactive: bool(o.interactive),
         detach: bool(o.detach),
+        privileged: bool(o.privileged),
+        detachKeys: str(o.detachKeys),
         log: ctx.err,
       });
     });

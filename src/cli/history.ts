@@ -6,7 +6,7 @@ import { requireLocalImage } from "../image/lookup.ts";
 import type { CommandContext } from "./command.ts";
 import { formatRows, type Column } from "./format/output.ts";
 import { bool, str } from "./options.ts";
-import { humanSize, since, table } from "./table.ts";
+import { humanSize, since } from "./table.ts";
 
 const CREATED_BY_WIDTH = 45;
 
@@ -45,10 +45,8 @@ export function registerHistory(cli: CAC, ctx: CommandContext): void {
         { header: "SIZE", field: "Size" },
         { header: "COMMENT", field: "Comment" },
       ];
-      const format = str(o.format);
-      const lines = format
-        ? formatRows(format, rows, columns, { CreatedBy: "CREATED BY", CreatedSince: "CREATED", CreatedAt: "CREATED AT" })
-        : table(columns.map((c) => c.header), rows.map((r) => columns.map((c) => String((r as Record<string, unknown>)[c.field] ?? ""))));
+      // The default table and `--format table …` share one renderer (podman's tabwriter alignment).
+      const lines = formatRows(str(o.format), rows, columns, { CreatedBy: "CREATED BY", CreatedSince: "CREATED", CreatedAt: "CREATED AT" });
       for (const line of lines) ctx.out(line);
       return 0;
     });

@@ -6,15 +6,17 @@ import type { CommandContext } from "./command.ts";
 import { parseFilters } from "./format/filters.ts";
 import { formatRows, type Column } from "./format/output.ts";
 import { bool, list, str } from "./options.ts";
-import { humanSize, since, table } from "./table.ts";
+import { humanSize, since } from "./table.ts";
 
 /** One row per name (one `<none>` row for a dangling image), keyed by docker's template field names. */
 function rows(images: ListedImage[], noTrunc: boolean): Record<string, unknown>[] {
   return images.flatMap((img) => {
-    const digest = img.repoDigests[0]?.split("@")[1] ?? "<none>";
+    // A row's digest is the one its name was pulled by; else its repository's latest (an image may come from several).
+    const digestOf = (name: string, repository: string) =>
+      img.nameDigests?.[name] ?? img.repoDigests.findLast((r) => r.split("@")[0] === repository)?.split("@")[1] ?? "<none>";
     const base = {
       ID: noTrunc ? img.id : img.id.slice(7, 19),
-      Digest: digest,
+      Digest: img.repoDigests[0]?.split("@")[1] ?? "<none>",
       CreatedSince: img.created ? since(img.created) : "",
       CreatedAt: img.created ?? "",
       Created: img.created ?? "",
@@ -28,7 +30,7 @@ function rows(images: ListedImage[], noTrunc: boolean): Record<string, unknown>[
     if (img.names.length === 0) return [{ Repository: "<none>", Tag: "<none>", ...base }];
     return img.names.map((n) => {
       const colon = n.lastIndexOf(":");
-      return { Repository: n.slice(0, colon), Tag: n.slice(colon + 1), ...base };
+      return { Repository: n.slice(0, colon), Tag: n.slice(colon + 1), ...base, Digest: digestOf(n, n.slice(0, colon)) };
     });
   });
 }
@@ -62,14 +64,11 @@ export function registerImages(cli: CAC, ctx: CommandContext): void {
         { header: "CREATED", field: "CreatedSince" },
         { header: "SIZE", field: "Size" },
       ];
+      // One renderer for the default table and `--format table …`, so both align alike (podman's tabwriter).
       const format = str(o.format);
-      let lines: string[];
-      if (format) {
-        lines = formatRows(format, r, columns, { ID: "IMAGE ID", CreatedSince: "CREATED", CreatedAt: "CREATED AT" });
-      } else {
-        lines = table(columns.map((c) => c.header), r.map((x) => columns.map((c) => String(x[c.field] ?? ""))));
-        if (bool(o.noheading)) lines = lines.slice(1);
-      }
+      let lines = formatRows(format, r, columns, { ID: "IMAGE ID", CreatedSince: "CREATED", CreatedAt: "CREATED AT" });
+      const isTable = !format || /^table(?=$|[\s{\\])/.test(format);
+      if (isTable && bool(o.noheading)) lines = lines.slice(1);
       for (const line of lines) ctx.out(line);
       return 0;
     });

@@ -33,7 +33,8 @@ export function registerLogs(cli: CAC, _ctx: CommandContext): void {
         tail,
         since: since === undefined ? undefined : parseLogTime("since", since),
         until: until === undefined ? undefined : parseLogTime("until", until),
-        running: () => readLiveState(stateDir).status === "running",
+        // Between two runs of a restart policy the log goes on: keep following.
+        running: () => ["running", "restarting"].includes(readLiveState(stateDir).status),
         emit: (r) => {
           const text = `${timestamps ? `${r.time} ` : ""}${r.text}${r.newline ? "\n" : ""}`;
           try {

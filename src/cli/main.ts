@@ -10,56 +10,79 @@ import { setPathOverrides } from "../paths.ts";
 import { VERSION } from "../version.ts";
 import { firstPositional } from "./argv.ts";
 import { PASS_THROUGH_VERBS, STDIO_ARG, type CommandContext } from "./command.ts";
-import { registerHistory } from "./history.ts";
-import { registerImageInspect } from "./image-inspect.ts";
-import { registerImagePrune } from "./image-prune.ts";
-import { registerImages } from "./images.ts";
-import { registerInfo } from "./info.ts";
-import { registerLoad } from "./load.ts";
-import { registerLogin } from "./login.ts";
-import { registerLogout } from "./logout.ts";
 import { str } from "./options.ts";
-import { registerPs } from "./ps.ts";
-import { registerPort } from "./port.ts";
-import { registerPull } from "./pull.ts";
-import { registerPush } from "./push.ts";
-import { registerRm } from "./rm.ts";
-import { registerRmi } from "./rmi.ts";
-import { registerRun } from "./run.ts";
-import { registerSave } from "./save.ts";
-import { registerAttach } from "./attach.ts";
-import { registerContainerPrune } from "./container-prune.ts";
-import { registerCreate } from "./create.ts";
-import { registerExec } from "./exec.ts";
-import { registerPause } from "./pause.ts";
-import { registerStats } from "./stats.ts";
-import { registerTop } from "./top.ts";
-import { registerUnpause } from "./unpause.ts";
-import { registerInspect } from "./inspect.ts";
-import { registerKill } from "./kill.ts";
-import { registerLogs } from "./logs.ts";
-import { registerRename } from "./rename.ts";
-import { registerRestart } from "./restart.ts";
-import { registerStart } from "./start.ts";
-import { registerStop } from "./stop.ts";
-import { registerWait } from "./wait.ts";
-import { registerTag } from "./tag.ts";
-import { registerDiff } from "./diff.ts";
-import { registerCommit } from "./commit.ts";
-import { registerExport } from "./export.ts";
-import { registerImport } from "./import.ts";
-import { copyExtractVerb, CP_EXTRACT_VERB, registerCp } from "./cp.ts";
-import { registerVolume } from "./volume.ts";
-import { unpackHelperVerb, UNPACK_VERB } from "./unpack-helper.ts";
 
 const GLOBAL_VALUE_FLAGS = new Set(["root", "runroot", "log-level"]);
 
-function buildCli(ctx: CommandContext): CAC {
+/** Registers one module's verbs on the parser. */
+type Register = (cli: CAC, ctx: CommandContext) => void;
+
+/**
+ * Each verb's module, loaded when that verb runs: evaluating every module
+ * (and all they import) cost every command, `ctr --version` included,
+ * several milliseconds. Keys are verbs, or the first word of the verbs a
+ * module registers together (`volume` for `volume-create`, `volume-ls` …).
+ * A verb found under neither loads them all, as help does. A new verb:
+ * add its module here.
+ */
+const VERB_MODULES: Record<string, () => Promise<Register>> = {
+  "run": () => import("./run.ts").then((m) => m.registerRun),
+  "pull": () => import("./pull.ts").then((m) => m.registerPull),
+  "images": () => import("./images.ts").then((m) => m.registerImages),
+  "ps": () => import("./ps.ts").then((m) => m.registerPs),
+  "rm": () => import("./rm.ts").then((m) => m.registerRm),
+  "info": () => import("./info.ts").then((m) => m.registerInfo),
+  "tag": () => import("./tag.ts").then((m) => m.registerTag),
+  "rmi": () => import("./rmi.ts").then((m) => m.registerRmi),
+  "image-inspect": () => import("./image-inspect.ts").then((m) => m.registerImageInspect),
+  "history": () => import("./history.ts").then((m) => m.registerHistory),
+  "image-prune": () => import("./image-prune.ts").then((m) => m.registerImagePrune),
+  "save": () => import("./save.ts").then((m) => m.registerSave),
+  "load": () => import("./load.ts").then((m) => m.registerLoad),
+  "push": () => import("./push.ts").then((m) => m.registerPush),
+  "login": () => import("./login.ts").then((m) => m.registerLogin),
+  "logout": () => import("./logout.ts").then((m) => m.registerLogout),
+  "create": () => import("./create.ts").then((m) => m.registerCreate),
+  "start": () => import("./start.ts").then((m) => m.registerStart),
+  "stop": () => import("./stop.ts").then((m) => m.registerStop),
+  "restart": () => import("./restart.ts").then((m) => m.registerRestart),
+  "kill": () => import("./kill.ts").then((m) => m.registerKill),
+  "wait": () => import("./wait.ts").then((m) => m.registerWait),
+  "rename": () => import("./rename.ts").then((m) => m.registerRename),
+  "inspect": () => import("./inspect.ts").then((m) => m.registerInspect),
+  "logs": () => import("./logs.ts").then((m) => m.registerLogs),
+  "exec": () => import("./exec.ts").then((m) => m.registerExec),
+  "attach": () => import("./attach.ts").then((m) => m.registerAttach),
+  "top": () => import("./top.ts").then((m) => m.registerTop),
+  "pause": () => import("./pause.ts").then((m) => m.registerPause),
+  "unpause": () => import("./unpause.ts").then((m) => m.registerUnpause),
+  "stats": () => import("./stats.ts").then((m) => m.registerStats),
+  "container-prune": () => import("./container-prune.ts").then((m) => m.registerContainerPrune),
+  "volume": () => import("./volume.ts").then((m) => m.registerVolume),
+  "network": () => import("./network.ts").then((m) => m.registerNetwork),
+  "system": () => import("./system.ts").then((m) => m.registerSystem),
+  "port": () => import("./port.ts").then((m) => m.registerPort),
+  "diff": () => import("./diff.ts").then((m) => m.registerDiff),
+  "commit": () => import("./commit.ts").then((m) => m.registerCommit),
+  "export": () => import("./export.ts").then((m) => m.registerExport),
+  "import": () => import("./import.ts").then((m) => m.registerImport),
+  "cp": () => import("./cp.ts").then((m) => m.registerCp),
+};
+
+/** The register functions for `verb`: its module's, or every module's (help, unknown verbs). */
+async function registersFor(verb: string | undefined): Promise<Register[]> {
+  if (verb === "version") return [];
+  const load = verb === undefined ? undefined : VERB_MODULES[verb] ?? VERB_MODULES[verb.split("-")[0]!];
+  if (load) return [await load()];
+  return Promise.all(Object.values(VERB_MODULES).map((l) => l()));
+}
+
+function buildCli(ctx: CommandContext, registers: Register[]): CAC {
   const cli = cac("ctr");
   cli.option("--root <dir>", "Storage root (default $XDG_DATA_HOME/ctr)");
   cli.option("--runroot <dir>", "Runtime state root (default $XDG_RUNTIME_DIR/ctr)");
   cli.option("--log-level <level>", "Log level: error, warn, info, debug");
-  for (const register of [registerRun, registerPull, registerImages, registerPs, registerRm, registerInfo, registerTag, registerRmi, registerImageInspect, registerHistory, registerImagePrune, registerSave, registerLoad, registerPush, registerLogin, registerLogout, registerCreate, registerStart, registerStop, registerRestart, registerKill, registerWait, registerRename, registerInspect, registerLogs, registerExec, registerAttach, registerTop, registerPause, registerUnpause, registerStats, registerContainerPrune, registerVolume, registerPort, registerDiff, registerCommit, registerExport, registerImport, registerCp]) register(cli, ctx);
+  for (const register of registers) register(cli, ctx);
   cli.command("version", "Show the ctr version").action(() => {
     ctx.out(`Version:      ${VERSION}`);
     ctx.out(`Bun version:  ${Bun.version}`);
@@ -113,6 +136,10 @@ const TWO_WORD_VERBS: Record<string, string> = {
   "container list": "ps",
   "container rm": "rm",
   "system info": "info",
+  "system df": "system-df",
+  "system prune": "system-prune",
+  "system reset": "system-reset",
+  "system check": "system-check",
   "volume create": "volume-create",
   "volume ls": "volume-ls",
   "volume list": "volume-ls",
@@ -120,6 +147,16 @@ const TWO_WORD_VERBS: Record<string, string> = {
   "volume rm": "volume-rm",
   "volume remove": "volume-rm",
   "volume prune": "volume-prune",
+  "network create": "network-create",
+  "network ls": "network-ls",
+  "network list": "network-ls",
+  "network inspect": "network-inspect",
+  "network rm": "network-rm",
+  "network remove": "network-rm",
+  "network connect": "network-connect",
+  "network disconnect": "network-disconnect",
+  "network prune": "network-prune",
+  "network exists": "network-exists",
 };
 
 function rewriteTwoWordVerb(args: string[]): string[] {
@@ -208,11 +245,20 @@ export async function main(argv: string[]): Promise<number> {
     ctx.out(`ctr version ${VERSION}`);
     return 0;
   }
-  if (argv[0] === UNPACK_VERB) return unpackHelperVerb(argv.slice(1), ctx);
+  // ctr's own helper verbs (run by ctr in a user namespace) load their modules only then.
+  if (argv[0]?.startsWith("__")) {
+    const unpack = await import("./unpack-helper.ts");
+    if (argv[0] === unpack.UNPACK_VERB) return unpack.unpackHelperVerb(argv.slice(1), ctx);
+  }
   try {
-    if (argv[0] === CP_EXTRACT_VERB) return await copyExtractVerb(argv.slice(1), ctx);
-    const cli = buildCli(ctx);
-    const { head, rest } = splitArgv(cli, rewriteTwoWordVerb(argv));
+    if (argv[0]?.startsWith("__")) {
+      const cp = await import("./cp.ts");
+      if (argv[0] === cp.CP_EXTRACT_VERB) return await cp.copyExtractVerb(argv.slice(1), ctx);
+    }
+    const args = rewriteTwoWordVerb(argv);
+    const verbAt = firstPositional(args, { takesValue: GLOBAL_VALUE_FLAGS });
+    const cli = buildCli(ctx, await registersFor(verbAt >= 0 ? args[verbAt] : undefined));
+    const { head, rest } = splitArgv(cli, args);
     ctx.rest = rest;
     const parsed = cli.parse(["ctr", "ctr", ...checkFlags(cli, head).map((a) => (a === "-" ? STDIO_ARG : a))], { run: false });
     setPathOverrides({ root: str(parsed.options.root), runroot: str(parsed.options.runroot) });

@@ -8,6 +8,7 @@ import { containerStore, stateDirOf } from "../runtime/container.ts";
 import { readLiveState, type LiveState } from "../runtime/state.ts";
 import { formatPortMapping } from "../network/ports.ts";
 import { readPorts } from "../network/slirp.ts";
+import { networksOf } from "../network/endpoints.ts";
 import type { CommandContext } from "./command.ts";
 import { parseFilters, type FilterValue } from "./format/filters.ts";
 import { formatRows, type Column } from "./format/output.ts";
@@ -55,7 +56,7 @@ const HEADERS: Record<string, string> = {
   ExitCode: "EXIT CODE",
 };
 
-const FILTER_KEYS = ["id", "name", "status", "label", "ancestor", "exited", "before", "since"] as const;
+const FILTER_KEYS = ["id", "name", "status", "label", "ancestor", "exited", "before", "since", "network"] as const;
 
 /** The docker status word a `status=` filter matches. */
 function stateWord(s: LiveState): string {
@@ -89,7 +90,8 @@ function matches(c: ContainerRecord, s: LiveState, filters: Map<string, FilterVa
     test("ancestor", (v) => c.image === v || c.imageName === v || c.imageName.startsWith(`${v}:`) || c.imageName.endsWith(`/${v}`) || c.imageName.includes(`/${v}:`) || c.imageId.replace(/^sha256:/, "").startsWith(v.replace(/^sha256:/, ""))) &&
     test("exited", (v) => s.status === "exited" && String(s.exitCode) === v) &&
     test("before", (v) => c.created < createdOf(v)) &&
-    test("since", (v) => c.created > createdOf(v))
+    test("since", (v) => c.created > createdOf(v)) &&
+    test("network", (v) => networksOf(c).includes(v))
   );
 }
 
@@ -164,10 +166,46 @@ export function registerPs(cli: CAC, ctx: CommandContext): void {
           ExitCode: s.exitCode ?? 0,
           Size: withSize ? `${humanSize(treeSize(c.rootfs.upperDir))} (virtual ${humanSize(c.rootfs.lowerDirs.reduce((n, d) => n + treeSize(d), treeSize(c.rootfs.upperDir)))})` : "",
           Mounts: [],
-          Networks: [],
+          Networks: networksOf(c),
         } as Record<string, unknown>;
       });
-      for (const line of formatRows(str(o.format), data, columns, { ...HEADERS, Size: "SIZE" })) ctx.out(line);
+      const format = str(o.format);
+      // --format json is podman's document, not the template fields: full id, arrays for the command and names.
+      const rowsOut = format !== undefined && /^\s*(?:json|\{\{\s*json\s*\.?\s*\}\})\s*$/.test(format) ? rows.map(({ c, s }, i) => jsonRow(c, s, data[i]!)) : data;
+      for (const line of formatRows(format, rowsOut, columns, { ...HEADERS, Size: "SIZE" })) ctx.out(line);
       return 0;
     });
 }
+
+/** Unix seconds of an ISO time or ms, Go's zero time (as podman prints it) when unknown. */
+function unixOrZero(ms: number | undefined): number {
+  return ms ? Math.floor(ms / 1000) : -62135596800;
+}
+
+/** One container as `podman ps --format json` shows it. */
+function jsonRow(c: ContainerRecord, s: LiveState, row: Record<string, unknown>): Record<string, unknown> {
+  const exited = s.status === "exited" || s.status === "stopped";
+  return {
+    AutoRemove: c.autoRemove,
+    Command: c.command,
+    CreatedAt: row.CreatedAt,
+    Exited: exited,
+    ExitedAt: unixOrZero(exited ? s.finishedAt : undefined),
+    ExitCode: s.exitCode ?? 0,
+    Id: c.id,
+    Image: c.imageName,
+    ImageID: c.imageId.replace(/^sha256:/, ""),
+    Labels: c.labels,
+    Mounts: row.Mounts,
+    Names: [c.name],
+    Networks: row.Networks,
+    Pid: row.Pid,
+    Ports: row.Ports === "" ? null : row.Ports,
+    Size: row.Size === "" ? null : row.Size,
+    StartedAt: unixOrZero(s.startedAt),
+    State: row.State,
+    Status: row.Status,
+    Created: row.Created,
+  };
+}
+

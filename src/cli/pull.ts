@@ -1,8 +1,13 @@
-/** `ctr pull IMAGE`: fetch an image into the local store and print its ID. */
+/**
+ * `ctr pull IMAGE`: fetch an image into the local store and print its ID.
+ * On a terminal (stderr, where podman draws its bars too) each layer gets a
+ * progress line; elsewhere, and with -q, the plain lines or nothing.
+ */
 import type { CAC } from "cac";
 import { CtrError } from "../errors.ts";
 import { openImageContext } from "../image/image-context.ts";
 import { parsePlatform } from "../image/platform.ts";
+import { terminalProgress } from "../image/progress.ts";
 import { pullAllTags, pullImage } from "../image/pull.ts";
 import type { CommandContext } from "./command.ts";
 import { bool, str } from "./options.ts";
@@ -17,9 +22,16 @@ export function registerPull(cli: CAC, ctx: CommandContext): void {
       const image = positional;
       if (image === undefined) throw new CtrError("pull requires exactly one image name", { kind: "invalid" });
       const platform = str(o.platform);
-      const opts = { log: bool(o.quiet) ? undefined : ctx.err, platform: platform ? parsePlatform(platform) : undefined };
+      const quiet = bool(o.quiet);
+      const progress = !quiet && process.stderr.isTTY ? terminalProgress((t) => process.stderr.write(t), process.stderr.columns, process.stderr.rows) : undefined;
+      const opts = { log: quiet ? undefined : ctx.err, progress, platform: platform ? parsePlatform(platform) : undefined };
       const images = openImageContext();
-      const recs = bool(o.allTags) ? await pullAllTags(images, String(image), opts) : [await pullImage(images, String(image), opts)];
+      let recs;
+      try {
+        recs = bool(o.allTags) ? await pullAllTags(images, String(image), opts) : [await pullImage(images, String(image), opts)];
+      } finally {
+        progress?.close();
+      }
       for (const id of new Set(recs.map((r) => r.id.slice(7)))) ctx.out(id);
       return 0;
     });

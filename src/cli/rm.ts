@@ -23,7 +23,8 @@ export function registerRm(cli: CAC, ctx: CommandContext): void {
       // podman: 1 when a container does not exist, 125 for other failures.
       return forEachContainer(ctx, targets, "rm", async (rec, name) => {
         await removeContainer(rec, bool(o.force));
-        if (bool(o.volumes)) await removeAnonymousVolumes(volumeStore(), rec, containerStore().list());
+        // Other containers are read only when there is a volume to check them for.
+        if (bool(o.volumes) && rec.mounts?.some((m) => m.Anonymous)) await removeAnonymousVolumes(volumeStore(), rec, containerStore().list());
         ctx.out(name);
       }, 1);
     });

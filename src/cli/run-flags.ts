@@ -3,7 +3,7 @@ import type { Command } from "cac";
 import { CtrError } from "../errors.ts";
 import { parseRestartPolicy, type CreateOptions, type PullPolicy } from "../runtime/container.ts";
 import { parseUlimit } from "../runtime/spec.ts";
-import { parseNetworkMode } from "../network/mode.ts";
+import { parseNetworkModes } from "../network/mode.ts";
 import { parsePortSpec } from "../network/ports.ts";
 import { parseAddHost } from "../network/add-host.ts";
 import { parseMountFlags } from "../volume/mount-spec.ts";
@@ -40,15 +40,78 @@ export function containerFlags(cmd: Command): Command {
     .option("--init", "Run an init inside the container that forwards signals and reaps processes")
     .option("--detach-keys <keys>", "Key sequence for detaching (default ctrl-p,ctrl-q)")
     .option("--sig-proxy <bool>", "Proxy received signals to the container (default true)")
-    .option("--network <mode>", "Network mode: slirp4netns (default, also private), none, host")
+    .option("--network <mode>", "Network mode: slirp4netns (default, also private), none, host, or networks by name (NAME[,NAME…])")
     .option("--net <mode>", "Same as --network")
     .option("-p, --publish <spec>", "Publish a container's port: [ip:][hostPort:]containerPort[/tcp|udp]")
+    .option("--network-alias <alias>", "Add a network-scoped alias for the container (user-defined networks)")
+    .option("--ip <address>", "IPv4 address on the user-defined network")
+    .option("--link <container>", "Add a link to another container on a shared network: NAME[:ALIAS]")
+    .option("--dns <server>", "Set a custom DNS server")
     .option("--add-host <host>", "Add a line to /etc/hosts: NAME:IP, or NAME:host-gateway for the host (opens its loopback)")
     .option("-v, --volume <volume>", "Bind mount a volume: NAME:PATH, HOST-DIR:PATH[:ro], or PATH for an anonymous volume")
     .option("--mount <mount>", "Attach a mount: type=bind|volume|tmpfs,source=…,target=…[,readonly]")
     .option("--tmpfs <path>", "Mount a tmpfs: PATH[:size=…,mode=…]")
     .option("--volumes-from <container>", "Mount the volumes of another container: CONTAINER[:ro|rw]")
-    .option("--userns <mode>", "User namespace: keep-id maps your own uid/gid into the container and runs as them");
+    .option("--userns <mode>", "User namespace: keep-id maps your own uid/gid into the container and runs as them")
+    .option("-m, --memory <bytes>", "Memory limit (ignored: needs a cgroup the user owns)")
+    .option("--memory-swap <bytes>", "Memory plus swap limit, -1 for unlimited (ignored)")
+    .option("--memory-reservation <bytes>", "Memory soft limit (ignored)")
+    .option("--memory-swappiness <n>", "Swappiness 0-100 (ignored)")
+    .option("--kernel-memory <bytes>", "No longer supported: a no-op, as in podman")
+    .option("--cpus <n>", "Number of CPUs (ignored)")
+    .option("-c, --cpu-shares <n>", "CPU shares, relative weight (ignored)")
+    .option("--cpu-period <us>", "CPU CFS period (ignored)")
+    .option("--cpu-quota <us>", "CPU CFS quota (ignored)")
+    .option("--cpuset-cpus <list>", "CPUs in which to allow execution, e.g. 0-3,5 (ignored)")
+    .option("--cpuset-mems <list>", "Memory nodes in which to allow execution (ignored)")
+    .option("--pids-limit <n>", "Process limit, -1 for unlimited (ignored)")
+    .option("--blkio-weight <n>", "Block IO weight 10-1000 (ignored)")
+    .option("--oom-kill-disable", "Disable the OOM killer (ignored)");
+}
+
+/** `-m 10m`, `--memory 1.5g`, `512MiB` as docker's RAMInBytes reads them. */
+function sizeInBytes(flag: string, v: string, allowMinusOne = false): number {
+  if (allowMinusOne && v === "-1") return -1;
+  const m = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(v);
+  if (!m) throw new CtrError(`invalid value for ${flag}: invalid size: '${v}'`, { kind: "invalid" });
+  const unit = "bkmgtp".indexOf((m[2] ?? "b").toLowerCase());
+  return Math.floor(Number(m[1]) * 1024 ** unit);
+}
+
+function numberFlag(flag: string, v: string, ok: (n: number) => boolean, integer = true): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || !ok(n)) throw new CtrError(`invalid argument "${v}" for "--${flag}" flag`, { kind: "invalid" });
+  return n;
+}
+
+/**
+ * Resource limits need cgroups the user owns: rootless on cgroup v1 there
+ * are none, so podman accepts the flags, warns and runs without them. So
+ * do we. Values are still checked, so a typo fails as in podman. Returns
+ * the flags given (empty: nothing to warn about).
+ */
+function resourceLimitFlags(o: Record<string, unknown>): string[] {
+  const given: string[] = [];
+  const check = (key: string, flag: string, parse: (v: string) => unknown) => {
+    const v = str(o[key]);
+    if (v === undefined) return;
+    parse(v);
+    given.push(flag);
+  };
+  check("memory", "memory", (v) => sizeInBytes("memory", v));
+  check("memorySwap", "memory-swap", (v) => sizeInBytes("memory-swap", v, true));
+  check("memoryReservation", "memory-reservation", (v) => sizeInBytes("memory-reservation", v));
+  check("memorySwappiness", "memory-swappiness", (v) => numberFlag("memory-swappiness", v, (n) => n >= -1 && n <= 100));
+  check("cpus", "cpus", (v) => numberFlag("cpus", v, (n) => n >= 0, false));
+  check("cpuShares", "cpu-shares", (v) => numberFlag("cpu-shares", v, (n) => n >= 0));
+  check("cpuPeriod", "cpu-period", (v) => numberFlag("cpu-period", v, (n) => n >= 0));
+  check("cpuQuota", "cpu-quota", (v) => numberFlag("cpu-quota", v, (n) => n >= -1));
+  check("cpusetCpus", "cpuset-cpus", (v) => /^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v) || numberFlag("cpuset-cpus", v, () => false));
+  check("cpusetMems", "cpuset-mems", (v) => /^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v) || numberFlag("cpuset-mems", v, () => false));
+  check("pidsLimit", "pids-limit", (v) => numberFlag("pids-limit", v, (n) => n >= -1));
+  check("blkioWeight", "blkio-weight", (v) => numberFlag("blkio-weight", v, (n) => n === 0 || (n >= 10 && n <= 1000)));
+  if (bool(o.oomKillDisable)) given.push("oom-kill-disable");
+  return given;
 }
 
 function seconds(flag: string, v: unknown): number | undefined {
@@ -79,13 +142,25 @@ function usernsMode(v: string | undefined): string | undefined {
   throw new CtrError(`unsupported --userns "${v}": expected host or keep-id`, { kind: "invalid" });
 }
 
+/**
+ * `--entrypoint ""` (docker's way to clear the image's entrypoint) reaches
+ * us as 0: mri turns values that look numeric, the empty one included,
+ * into numbers. The raw arguments tell it from a literal `--entrypoint 0`.
+ */
+function entrypointFlag(v: unknown): string | undefined {
+  if (v !== 0) return str(v);
+  const args = process.argv;
+  const at = args.findIndex((a) => a === "--entrypoint" || a.startsWith("--entrypoint="));
+  return args[at] === "--entrypoint=" || (args[at] === "--entrypoint" && args[at + 1] === "") ? "" : "0";
+}
+
 export function createOptions(image: string, o: Record<string, unknown>, ctx: CommandContext): CreateOptions {
   const rm = bool(o.rm);
   return {
     image,
     args: ctx.rest,
     name: str(o.name),
-    entrypoint: str(o.entrypoint),
+    entrypoint: entrypointFlag(o.entrypoint),
     env: [...readEnvFiles(list(o.envFile)), ...expandEnv(list(o.env))],
     workdir: str(o.workdir),
     user: str(o.user),
@@ -108,13 +183,21 @@ export function createOptions(image: string, o: Record<string, unknown>, ctx: Co
       rlimits: list(o.ulimit).map(parseUlimit),
     },
     init: bool(o.init),
-    network: parseNetworkMode(str(o.network) ?? str(o.net)),
+    network: {
+      ...parseNetworkModes([...list(o.network), ...list(o.net)]),
+      aliases: list(o.networkAlias),
+      ip: str(o.ip),
+      links: list(o.link),
+      dns: list(o.dns),
+    },
     // Checked here so that a bad spec creates nothing.
     publish: list(o.publish).map((p) => (parsePortSpec(p), p)),
     addHosts: list(o.addHost).map(parseAddHost),
     mounts: parseMountFlags({ volume: list(o.volume), mount: list(o.mount), tmpfs: list(o.tmpfs) }),
     volumesFrom: list(o.volumesFrom),
     userns: usernsMode(str(o.userns)),
+    resourceLimits: resourceLimitFlags(o),
+    kernelMemory: str(o.kernelMemory) !== undefined,
     log: ctx.err,
   };
 }

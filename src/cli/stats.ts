@@ -1,6 +1,8 @@
 /** `ctr stats [--no-stream] [CONTAINER…]`: CPU and memory of running containers, from /proc. */
 import type { CAC } from "cac";
 import { totalmem } from "node:os";
+import { writeSync } from "node:fs";
+import { isatty } from "node:tty";
 import type { ContainerRecord } from "../runtime/container-store.ts";
 import { containerStore, stateDirOf } from "../runtime/container.ts";
 import { containerPids, processUsage } from "../runtime/processes.ts";
@@ -8,6 +10,7 @@ import { readLiveState } from "../runtime/state.ts";
 import type { CommandContext } from "./command.ts";
 import { formatRows, type Column } from "./format/output.ts";
 import { bool, str } from "./options.ts";
+import { binarySize } from "../image/progress.ts";
 
 const COLUMNS: Column[] = [
   { header: "CONTAINER ID", field: "ID" },
@@ -19,17 +22,6 @@ const COLUMNS: Column[] = [
   { header: "BLOCK I/O", field: "BlockIO" },
   { header: "PIDS", field: "PIDs" },
 ];
-
-function binary(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(2)}${units[u]}`;
-}
 
 function sample(rec: ContainerRecord): { ticks: number; rss: number; pids: number } {
   let ticks = 0;
@@ -49,7 +41,7 @@ function sample(rec: ContainerRecord): { ticks: number; rss: number; pids: numbe
   return { ticks, rss, pids };
 }
 
-export function registerStats(cli: CAC, ctx: CommandContext): void {
+export function registerStats(cli: CAC, _ctx: CommandContext): void {
   cli
     .command("stats [...containers]", "Display a live stream of container resource usage statistics")
     .option("-a, --all", "Show all containers (default shows just running)")
@@ -60,6 +52,8 @@ export function registerStats(cli: CAC, ctx: CommandContext): void {
       const store = containerStore();
       const recs = names.length > 0 ? names.map((n) => store.get(String(n))) : store.list().filter((c) => bool(o.all) || readLiveState(stateDirOf(c.id)).status === "running");
       const limit = totalmem();
+      // Streaming to a terminal: each sample replaces the last, as in docker and podman.
+      const redraw = o.stream !== false && isatty(1) ? "\x1b[H\x1b[2J" : "";
       for (;;) {
         const first = recs.map(sample);
         const t0 = performance.now();
@@ -72,14 +66,22 @@ export function registerStats(cli: CAC, ctx: CommandContext): void {
             ID: o.trunc === false ? c.id : c.id.slice(0, 12),
             Name: c.name,
             CPUPerc: `${cpu.toFixed(2)}%`,
-            MemUsage: `${binary(s.rss)} / ${binary(limit)}`,
+            MemUsage: `${binarySize(s.rss, 2)} / ${binarySize(limit, 2)}`,
             MemPerc: `${((s.rss / limit) * 100).toFixed(2)}%`,
             NetIO: "-- / --",
             BlockIO: "-- / --",
             PIDs: String(s.pids),
           };
         });
-        for (const line of formatRows(str(o.format), rows, COLUMNS)) ctx.out(line);
+        const lines = formatRows(str(o.format), rows, COLUMNS);
+        if (redraw) lines[0] = redraw + (lines[0] ?? "");
+        try {
+          // Synchronous, so that a reader gone away (`ctr stats | head`) ends the stream here.
+          writeSync(1, lines.map((l) => `${l}\n`).join(""));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === "EPIPE") return 0;
+          throw err;
+        }
         if (o.stream === false) return 0;
       }
     });

@@ -1,10 +1,7 @@
-/** Column output and the human units docker prints (`5.3MB`, `2 hours ago`). */
-
-export function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join("").trimEnd();
-  return [fmt(header), ...rows.map(fmt)];
-}
+/**
+ * The human units docker prints (`5.3MB`, `2 hours ago`). Tables are
+ * format/output.ts's `formatRows`, default and `--format table …` alike.
+ */
 
 /** Decimal units, as docker's go-units HumanSize. */
 export function humanSize(bytes: number): string {

@@ -6,6 +6,7 @@ import { containersUsing, pruneVolumes, removeVolume } from "../volume/remove.ts
 import { anonymousVolumeName, type VolumeRecord } from "../volume/store.ts";
 import { volumeStore } from "../volume/volumes.ts";
 import type { CommandContext } from "./command.ts";
+import { confirm } from "./confirm.ts";
 import { parseFilters, type FilterValue } from "./format/filters.ts";
 import { formatObjects, formatRows, type Column } from "./format/output.ts";
 import { bool, keyValues, list, str } from "./options.ts";
@@ -119,7 +120,7 @@ export function registerVolume(cli: CAC, ctx: CommandContext): void {
               await removeContainer(c, true);
             }
           }
-          await removeVolume(store, name, containerStore().list());
+          await removeVolume(store, name, () => containerStore().list());
           ctx.out(name);
         } catch (err) {
           ctx.err(`Error: ${errorText(err)}`);
@@ -132,13 +133,20 @@ export function registerVolume(cli: CAC, ctx: CommandContext): void {
 
   cli
     .command("volume-prune", "Remove all volumes no container uses")
-    .option("-f, --force", "Do not prompt for confirmation (ctr never prompts)")
+    .option("-f, --force", "Do not prompt for confirmation")
     .option("-a, --all", "Accepted for docker: podman, and ctr, prune named volumes too")
     .option("--filter <filter>", "Only prune volumes that match (label, name, driver)")
     .action(async (o: Record<string, unknown>) => {
       const given = list(o.filter);
       const keep = given.length > 0 ? volumeFilter(parseFilters(given, VOLUME_FILTERS)) : () => true;
-      for (const name of await pruneVolumes(volumeStore(), containerStore().list(), keep)) ctx.out(name);
+      if (!bool(o.force)) {
+        const containers = containerStore().list();
+        const unused = volumeStore().list().filter((v) => keep(v) && containersUsing(containers, v.Name).length === 0);
+        if (unused.length === 0) return 0;
+        const warning = ["WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:", ...unused.map((v) => v.Name)];
+        if (!(await confirm(ctx, warning))) return 0;
+      }
+      for (const name of await pruneVolumes(volumeStore(), () => containerStore().list(), keep)) ctx.out(name);
       return 0;
     });
 }

@@ -13,6 +13,7 @@
 import { CtrError, wrapError } from "../errors.ts";
 import { INDEX_TYPES, MANIFEST_TYPES, type Descriptor, type ImageConfig, type Index, type Manifest, type Platform } from "../oci/image.ts";
 import type { ImageContext } from "./image-context.ts";
+import type { ProgressReporter } from "./progress.ts";
 import { formatPlatform, hostPlatform, selectManifest } from "./platform.ts";
 import { formatReference, parseReference, repositoryOf, type Reference } from "./reference.ts";
 import { loadRegistriesConf, pullSources, shortNameCandidates, type RegistriesConf } from "./registries-conf.ts";
@@ -26,6 +27,8 @@ export interface PullOptions {
   platform?: Platform;
   /** Progress lines (to stderr); none when undefined. */
   log?: (line: string) => void;
+  /** Per-layer progress (a terminal); replaces the "Copying blob" lines of `log`. */
+  progress?: ProgressReporter;
   conf?: RegistriesConf;
 }
 
@@ -38,6 +41,7 @@ export async function pullImage(ctx: ImageContext, input: string, opts: PullOpti
   // Until the image is named, what this pull commits belongs to no image: the lease keeps gc off it.
   const lease = await ctx.leases.acquire();
   try {
+    await sweepKilledWriters(ctx);
     return await pullCandidates(ctx, input, candidates, conf, opts);
   } finally {
     lease.release();
@@ -145,25 +149,40 @@ async function pullLayers(
   }
   await forEachLimited(manifest.layers, LAYER_CONCURRENCY, async (layer, i) => {
     const diffId = config.rootfs.diff_ids[i]!;
-    if (ctx.layers.has(diffId)) return;
-    opts.log?.(`Copying blob ${layer.digest.slice(7, 19)}`);
+    if (ctx.layers.has(diffId)) {
+      opts.progress?.blob("blob", layer.digest, layer.size).done("skipped: already exists");
+      return;
+    }
+    const bar = opts.progress?.blob("blob", layer.digest, layer.size);
+    if (!bar) opts.log?.(`Copying blob ${layer.digest.slice(7, 19)}`);
     await storeLayer(ctx, layer, diffId, async () => {
       const res = await client.getBlob(layer);
       if (!res.body) throw new CtrError(`layer ${layer.digest}: empty response`, { kind: "unavailable" });
-      return res.body;
+      if (!bar) return res.body;
+      return res.body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, ctl) {
+            bar.add(chunk.length);
+            ctl.enqueue(chunk);
+          },
+        }),
+      );
     });
+    bar?.done();
   });
   // Manifest (and index) last: their presence in the store means everything they name is there.
   ctx.content.put(fetched.bytes, fetched.digest);
   if (index) ctx.content.put(index.bytes, index.digest);
   const indexDigest = index?.digest;
+  const names = ref.digest && !ref.tag ? [] : [formatReference({ ...ref, digest: undefined })];
   const size = config.rootfs.diff_ids.reduce((sum, d) => sum + (ctx.layers.get(d)?.size ?? 0), 0);
   const record: ImageRecord = {
     id: manifest.config.digest,
     manifestDigest: fetched.digest,
     indexDigest,
-    names: ref.digest && !ref.tag ? [] : [formatReference({ ...ref, digest: undefined })],
+    names,
     repoDigests: [`${repositoryOf(ref)}@${indexDigest ?? fetched.digest}`],
+    nameDigests: Object.fromEntries(names.map((n) => [n, indexDigest ?? fetched.digest])),
     layers: config.rootfs.diff_ids,
     size,
     created: config.created,
@@ -171,6 +190,21 @@ async function pullLayers(
   };
   await ctx.images.save(record);
   return ctx.images.find(record.id) ?? record;
+}
+
+/**
+ * What pulls or loads that were killed left behind: partial blobs and
+ * layers. Best effort: a failure to sweep must not fail this pull.
+ */
+async function sweepKilledWriters(ctx: ImageContext): Promise<void> {
+  try {
+    ctx.content.sweepStale();
+    await ctx.layers.sweepIncoming();
+    // Removes the leases of writers that are gone on the way.
+    ctx.leases.anyLive();
+  } catch {
+    // Left for the next writer or `image prune`.
+  }
 }
 
 function parseJson(bytes: Uint8Array, what: string): unknown {

@@ -2,14 +2,16 @@
  * Push: a local image's blobs and manifest to a registry, per the
  * distribution spec's push flow. Blobs the repository has (HEAD) are
  * skipped; one the registry has in another repository we pulled the image
- * from is mounted across repositories; the rest are uploaded monolithically
- * (POST, then PUT with the digest). The stored manifest bytes go up
- * unchanged, so the image keeps its digest, and go last: a registry must
- * have every blob a manifest names before it accepts it.
+ * from is mounted across repositories; the rest are uploaded (POST, then
+ * one PUT, or PATCH chunks for a big blob: RegistryClient.uploadBlob). The
+ * stored manifest bytes go up unchanged, so the image keeps its digest, and
+ * go last: a registry must have every blob a manifest names before it
+ * accepts it.
  */
 import { CtrError, wrapError } from "../errors.ts";
 import type { Manifest } from "../oci/image.ts";
 import type { ImageContext } from "./image-context.ts";
+import type { ProgressReporter } from "./progress.ts";
 import { requireLocalImage } from "./lookup.ts";
 import { formatReference, normalize, parseReference } from "./reference.ts";
 import { loadRegistriesConf, pullSources } from "./registries-conf.ts";
@@ -17,6 +19,8 @@ import { RegistryClient } from "./registry/client.ts";
 
 export interface PushOptions {
   log?: (line: string) => void;
+  /** Per-blob progress (a terminal); replaces the "Copying blob" lines of `log`. */
+  progress?: ProgressReporter;
 }
 
 /** Pushes `source` (a local image) to `destination` (default: the name it was found by); returns the manifest digest. */
@@ -41,27 +45,42 @@ export async function pushImage(ctx: ImageContext, source: string, destination: 
     .map((r) => r.slice(where.registry.length + 1))
     .filter((r) => r !== where.repository);
   try {
+    const report = (desc: { digest: string; size: number }, note?: string): ((n: number) => void) => {
+      if (!opts.progress) {
+        opts.log?.(`Copying blob ${desc.digest.slice(7, 19)}${note ? ` ${note}` : ""}`);
+        return () => undefined;
+      }
+      const bar = opts.progress.blob(desc === manifest.config ? "config" : "blob", desc.digest, desc.size);
+      if (note) bar.done(note);
+      let sent = 0;
+      return (n) => {
+        bar.add(n);
+        sent += n;
+        if (sent >= desc.size) bar.done();
+      };
+    };
     for (const desc of [manifest.config, ...manifest.layers]) {
       if (await client.hasBlob(desc.digest)) {
-        opts.log?.(`Copying blob ${desc.digest.slice(7, 19)} skipped: already exists`);
+        report(desc, "skipped: already exists");
         continue;
       }
-      let mounted = false;
+      let mountedFrom: string | undefined;
       for (const from of mountFrom) {
         if (await client.mountBlob(desc.digest, from)) {
-          mounted = true;
+          mountedFrom = from;
           break;
         }
       }
-      if (mounted) {
-        opts.log?.(`Copying blob ${desc.digest.slice(7, 19)} mounted from ${mountFrom[0]}`);
+      if (mountedFrom) {
+        report(desc, `mounted from ${mountedFrom}`);
         continue;
       }
-      opts.log?.(`Copying blob ${desc.digest.slice(7, 19)}`);
+      const sent = report(desc);
       if (!ctx.content.has(desc.digest)) throw new CtrError(`blob ${desc.digest} of image ${image.id.slice(7, 19)} is missing from the store`, { kind: "internal" });
-      await client.uploadBlob(desc.digest, Bun.file(ctx.content.path(desc.digest)));
+      await client.uploadBlob(desc.digest, Bun.file(ctx.content.path(desc.digest)), sent);
     }
-    opts.log?.("Writing manifest to image destination");
+    if (opts.progress) opts.progress.line("Writing manifest to image destination");
+    else opts.log?.("Writing manifest to image destination");
     const mediaType = manifest.mediaType ?? "application/vnd.oci.image.manifest.v1+json";
     const got = await client.putManifest(ref.digest ?? ref.tag ?? "latest", mediaType, manifestBytes);
     if (got && got !== image.manifestDigest) throw new CtrError(`registry stored the manifest as ${got}, expected ${image.manifestDigest}`, { kind: "internal" });

@@ -5,9 +5,9 @@
  * opens the host's loopback to the container, as podman's
  * `host.containers.internal` does.
  */
-import { isIP } from "node:net";
 import { CtrError } from "../errors.ts";
 import { SLIRP, type NetworkMode } from "./mode.ts";
+import { isIP } from "./ip-address.ts";
 
 export const HOST_GATEWAY = "host-gateway";
 
@@ -32,14 +32,17 @@ export function wantsHostGateway(entries: string[]): boolean {
   return entries.some((e) => e.endsWith(`:${HOST_GATEWAY}`));
 }
 
-/** `/etc/hosts` lines (`IP\tNAME`) for the entries, `host-gateway` resolved for the mode. */
-export function addHostLines(entries: string[], mode: NetworkMode): string[] {
+/**
+ * `/etc/hosts` lines (`IP\tNAME`) for the entries, `host-gateway` resolved
+ * for the mode (`gateway`: the router of a user-defined network).
+ */
+export function addHostLines(entries: string[], mode: NetworkMode, gateway: string = SLIRP.gateway): string[] {
   return entries.map((e) => {
     const colon = e.indexOf(":");
     let ip = e.slice(colon + 1);
     if (ip === HOST_GATEWAY) {
       if (mode === "none") throw new CtrError(`cannot resolve --add-host "${e}" with --network none: the container has no way to the host`, { kind: "invalid" });
-      ip = mode === "host" ? "127.0.0.1" : SLIRP.gateway;
+      ip = mode === "host" ? "127.0.0.1" : gateway;
     }
     return `${ip}\t${e.slice(0, colon)}`;
   });

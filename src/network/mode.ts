@@ -1,16 +1,75 @@
 /**
  * `--network` / `--net` modes: `slirp4netns` (the default; also spelled
  * `private`, `bridge`, `default`), `none` (a network namespace with only
- * `lo`) and `host` (no network namespace of its own).
+ * `lo`), `host` (no network namespace of its own), and any other name:
+ * user-defined networks (mode `bridge`, as podman's inspect calls it),
+ * several as `--network a,b` or repeated, each optionally
+ * `NAME:ip=A.B.C.D,alias=X`.
  */
 import { CtrError } from "../errors.ts";
 
-export type NetworkMode = "slirp4netns" | "none" | "host";
+export type NetworkMode = "slirp4netns" | "none" | "host" | "bridge";
+
+/** One user-defined network a container joins, with what `NAME:opts` gave. */
+export interface NetworkRequest {
+  name: string;
+  ip?: string;
+  aliases?: string[];
+}
 
 export interface NetworkConfig {
   mode: NetworkMode;
   /** slirp4netns:allow_host_loopback=true: 10.0.2.2 reaches the host's 127.0.0.1. */
   allowHostLoopback?: boolean;
+  /** Mode bridge: the user-defined networks, in order (the first gives the default route). */
+  networks?: NetworkRequest[];
+  /** `--network-alias`: on every user-defined network given. */
+  aliases?: string[];
+  /** `--ip`: with one user-defined network. */
+  ip?: string;
+  /** `--link NAME[:ALIAS]`. */
+  links?: string[];
+  /** `--dns`. */
+  dns?: string[];
+}
+
+/** A user-defined network's name in `--network`, with podman's per-network options. */
+function networkRequest(v: string, name: string, options: string[]): NetworkRequest {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
+    throw new CtrError(`unsupported network mode "${v}": expected slirp4netns, private, none, host or the name of a network`, { kind: "invalid" });
+  }
+  const req: NetworkRequest = { name };
+  for (const opt of options) {
+    const eq = opt.indexOf("=");
+    const key = eq < 0 ? opt : opt.slice(0, eq);
+    const value = opt.slice(eq + 1);
+    if (key === "ip" && eq > 0) req.ip = value;
+    else if (key === "alias" && eq > 0) (req.aliases ??= []).push(value);
+    else throw new CtrError(`unsupported network option "${opt}" in "${v}": expected ip=ADDRESS or alias=NAME`, { kind: "invalid" });
+  }
+  return req;
+}
+
+/**
+ * Parses every `--network` given (repeated, or `a,b`).
+ *
+ * @throws CtrError (kind "invalid") for a mode mixed with networks, or bad options
+ */
+export function parseNetworkModes(values: string[]): NetworkConfig {
+  if (values.length <= 1 && (values[0] === undefined || values[0].includes(":") || !values[0].includes(","))) return parseNetworkMode(values[0]);
+  const requests: NetworkRequest[] = [];
+  for (const v of values) {
+    const parts = v.includes(":") ? [v] : v.split(",");
+    for (const p of parts) {
+      const config = parseNetworkMode(p);
+      if (config.mode !== "bridge") throw new CtrError(`network mode "${p}" cannot be combined with other networks: "${values.join(" ")}"`, { kind: "invalid" });
+      for (const r of config.networks ?? []) {
+        if (requests.some((x) => x.name === r.name)) throw new CtrError(`network "${r.name}" is given twice`, { kind: "invalid" });
+        requests.push(r);
+      }
+    }
+  }
+  return { mode: "bridge", networks: requests };
 }
 
 /** Where slirp4netns puts the container and its gateway and DNS forwarder. */
@@ -45,6 +104,6 @@ export function parseNetworkMode(value: string | undefined): NetworkConfig {
       if (options.length) throw new CtrError(`network mode "${name}" takes no options, got "${v}"`, { kind: "invalid" });
       return { mode: name };
     default:
-      throw new CtrError(`unsupported network mode "${v}": expected slirp4netns, private, none or host (user-defined networks are not supported yet)`, { kind: "invalid" });
+      return { mode: "bridge", networks: [networkRequest(v, name, options)] };
   }
 }

@@ -6,8 +6,6 @@
  * API socket before the container's process runs (again at each restart).
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { createSocket } from "node:dgram";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { CtrError } from "../errors.ts";
 import { which } from "../host/which.ts";
@@ -26,9 +24,15 @@ export function slirpHelperArgv(config: NetworkConfig): string[] {
   return args;
 }
 
-/** Binds `port` (0: any) for a moment; the port it got, or why not. */
-function probe(m: PortMapping, port: number): Promise<number | Error> {
+/**
+ * Binds `port` (0: any) for a moment; the port it got, or why not. node:net
+ * and node:dgram are loaded here, not at the top: only a run that publishes
+ * ports should pay for loading them.
+ */
+async function probe(m: PortMapping, port: number): Promise<number | Error> {
   const host = m.hostIP || "0.0.0.0";
+  const { createSocket } = await import("node:dgram");
+  const { createServer } = await import("node:net");
   return new Promise((resolve) => {
     if (m.protocol === "udp") {
       const sock = createSocket(host.includes(":") ? "udp6" : "udp4");
@@ -94,11 +98,15 @@ export async function reserveHostPorts(specs: PortSpec[]): Promise<PortMapping[]
   return out;
 }
 
-/** slirp4netns's `add_hostfwd` request for one mapping (sent by the shim, see shim/PROTOCOL.md `--net-helper-request`). */
-export function hostForwardRequest(m: PortMapping): string {
+/**
+ * slirp4netns's `add_hostfwd` request for one mapping (sent by the shim, see
+ * shim/PROTOCOL.md `--net-helper-request`); `guestAddr` is the container's
+ * address on a user-defined network, whose one slirp4netns serves them all.
+ */
+export function hostForwardRequest(m: PortMapping, guestAddr: string = SLIRP.address): string {
   return JSON.stringify({
     execute: "add_hostfwd",
-    arguments: { proto: m.protocol, host_addr: m.hostIP || "0.0.0.0", host_port: m.hostPort, guest_addr: SLIRP.address, guest_port: m.containerPort },
+    arguments: { proto: m.protocol, host_addr: m.hostIP || "0.0.0.0", host_port: m.hostPort, guest_addr: guestAddr, guest_port: m.containerPort },
   });
 }
 

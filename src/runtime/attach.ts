@@ -25,6 +25,29 @@ export function parseDetachKeys(spec: string): number[] {
   });
 }
 
+/**
+ * Watches typed input for the detach keys: returns, for each chunk, the
+ * bytes to pass on and whether the sequence is complete. A partial
+ * sequence that does not complete is the user's input after all.
+ */
+export function detachKeyFilter(keys: number[]): (chunk: Uint8Array) => { out: Uint8Array; detach: boolean } {
+  let matched = 0;
+  return (chunk) => {
+    const out: number[] = [];
+    for (const b of chunk) {
+      if (keys.length > 0 && b === keys[matched]) {
+        matched++;
+        if (matched === keys.length) return { out: Uint8Array.from(out), detach: true };
+        continue;
+      }
+      if (matched > 0) out.push(...keys.slice(0, matched));
+      matched = 0;
+      out.push(b);
+    }
+    return { out: Uint8Array.from(out), detach: false };
+  };
+}
+
 export interface AttachOptions {
   /** Send our stdin (`--no-stdin` turns it off). */
   stdin: boolean;
@@ -105,24 +128,12 @@ export async function attachContainer(rec: ContainerRecord, opts: AttachOptions)
     sendSize();
     process.stdout.on("resize", sendSize);
   }
-  let matched = 0;
+  const filter = detachKeyFilter(opts.detachKeys);
   const onInput = (chunk: Buffer) => {
-    const out: number[] = [];
-    for (const b of chunk) {
-      if (opts.detachKeys.length > 0 && b === opts.detachKeys[matched]) {
-        matched++;
-        if (matched === opts.detachKeys.length) {
-          resolveDone({ how: "detached" });
-          return;
-        }
-        continue;
-      }
-      // A partial detach sequence that did not complete is the user's input after all.
-      if (matched > 0) out.push(...opts.detachKeys.slice(0, matched));
-      matched = 0;
-      out.push(b);
-    }
-    for (let i = 0; i < out.length; i += 60000) send("i", Uint8Array.from(out.slice(i, i + 60000)));
+    const { out, detach } = filter(chunk);
+    // Typed before the keys: still the user's input.
+    for (let i = 0; i < out.length; i += 60000) send("i", out.subarray(i, i + 60000));
+    if (detach) resolveDone({ how: "detached" });
   };
   const onEnd = () => send("c", new Uint8Array(0));
   if (opts.stdin) {

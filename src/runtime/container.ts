@@ -3,13 +3,12 @@
  * (hand the bundle to a shim), remove. The CLI verbs call these; nothing
  * here prints except through the `log` callback.
  */
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 import { CtrError, EXIT_ENGINE } from "../errors.ts";
 import { writeJsonAtomic } from "../fs-util.ts";
 import type { ImageContext } from "../image/image-context.ts";
-import { pullImage } from "../image/pull.ts";
 import { parsePlatform } from "../image/platform.ts";
 import type { ImageRecord } from "../image/store/image-store.ts";
 import type { ImageConfig } from "../oci/image.ts";
@@ -25,9 +24,11 @@ import { shimPath, startShim } from "./shim.ts";
 import { buildSpec, processArgs, type SecurityOptions } from "./spec.ts";
 import { clearState, readLiveState } from "./state.ts";
 import { keepIdMaps, userIdMaps } from "./subid.ts";
+import { keepIdEtc } from "./keep-id-user.ts";
 import { resolveUser } from "./users.ts";
 import type { NetworkConfig } from "../network/mode.ts";
 import { startNetwork } from "../network/start.ts";
+import { containerLeftNetworks, containerNetwork, networkExitCommand } from "../network/lifecycle.ts";
 import { volumesFromContainer, volumesFromRequests, type MountRequest } from "../volume/mount-spec.ts";
 import { removeAnonymousVolumes } from "../volume/remove.ts";
 import { resolveMounts } from "../volume/resolve.ts";
@@ -72,8 +73,15 @@ export interface CreateOptions {
   volumesFrom?: string[];
   /** `--userns`: only `keep-id` changes anything rootless. */
   userns?: string;
+  /** Resource-limit flags given (`memory`, `cpus` …): accepted and ignored with podman's warning. */
+  resourceLimits?: string[];
+  /** `--kernel-memory`: a no-op with its own warning, as in podman. */
+  kernelMemory?: boolean;
   log: (line: string) => void;
 }
+
+/** podman's words (4.3, rootless on cgroup v1), so scripts that grep for them keep working. */
+export const RESOURCE_LIMITS_IGNORED = "Resource limits are not supported and ignored on cgroups V1 rootless systems";
 
 /** Checks `--restart` as docker spells it; returns it unchanged. */
 export function parseRestartPolicy(value: string | undefined, rm: boolean): string | undefined {
@@ -93,10 +101,26 @@ export function stateDirOf(id: string): string {
   return join(ctrPaths().runtime, "containers", id);
 }
 
+/** Whether the stored image is for `want` (arm64's variant defaults to v8, as in a manifest). */
+function imageMatchesPlatform(ctx: ImageContext, image: ImageRecord, want: string): boolean {
+  const w = parsePlatform(want);
+  const c = ctx.content.readJson<ImageConfig>(image.id);
+  const variant = (p: { architecture?: string; variant?: string }) => p.variant ?? (p.architecture === "arm64" ? "v8" : undefined);
+  return c.os === w.os && c.architecture === w.architecture && (w.variant === undefined || variant(c) === variant(w));
+}
+
 async function imageFor(ctx: ImageContext, opts: CreateOptions): Promise<ImageRecord> {
-  const local = opts.pull === "always" ? undefined : findLocalImage(ctx, opts.image);
+  let local = opts.pull === "always" ? undefined : findLocalImage(ctx, opts.image);
+  // A local image for another platform than --platform asks for is pulled again, as podman does.
+  if (local && opts.platform && !imageMatchesPlatform(ctx, local, opts.platform)) {
+    if (opts.pull === "never") throw new CtrError(`image "${opts.image}" is stored for another platform than ${opts.platform} and --pull=never`, { kind: "not-found" });
+    local = undefined;
+  }
   if (local) return local;
   if (opts.pull === "never") throw new CtrError(`image "${opts.image}" not known locally and --pull=never`, { kind: "not-found" });
+  // Loaded only to pull: the registry client and layer unpacking (node:tls, bun:ffi) cost a run of a
+  // local image several milliseconds of start-up.
+  const { pullImage } = await import("../image/pull.ts");
   return pullImage(ctx, opts.image, { log: opts.log, platform: opts.platform ? parsePlatform(opts.platform) : undefined });
 }
 
@@ -104,7 +128,12 @@ export async function createContainer(ctx: ImageContext, opts: CreateOptions): P
   if (opts.name !== undefined && !VALID_NAME.test(opts.name)) {
     throw new CtrError(`invalid container name "${opts.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, { kind: "invalid" });
   }
+  // Checked before the image is pulled: a network that does not exist creates nothing.
+  const network = containerNetwork(opts, containerStore());
   const image = await imageFor(ctx, opts);
+  // No cgroup is ours to limit (rootless, no delegation): say so and run without.
+  if (opts.resourceLimits?.length) opts.log(RESOURCE_LIMITS_IGNORED);
+  if (opts.kernelMemory) opts.log("WARN: The --kernel-memory flag is no longer supported. This flag is a noop.");
   const config = ctx.content.readJson<ImageConfig>(image.id);
   const runConfig = config.config ?? {};
   const store = containerStore();
@@ -124,6 +153,9 @@ export async function createContainer(ctx: ImageContext, opts: CreateOptions): P
   const taken = new Set(requests.map((r) => r.target));
   for (const v of opts.volumesFrom ?? []) requests.push(...volumesFromRequests(v, store.get(volumesFromContainer(v)).mounts ?? [], taken));
   const volumes = await resolveMounts(volumeStore(), requests, Object.keys(runConfig.Volumes ?? {}), lowerDirs, { uid: user.uid, gid: user.gid, ...maps });
+  // keep-id: the user's own passwd and group entries, as podman adds them.
+  const keepIdFiles = keepId ? keepIdEtc(dir, passwd, group, opts.workdir || runConfig.WorkingDir || "/", volumes.mounts) : undefined;
+  if (keepIdFiles && user.uid === process.getuid!()) user.home = keepIdFiles.home;
   const spec = buildSpec({
     image: runConfig,
     process: { args: opts.args, entrypoint: opts.entrypoint, env: opts.env, workdir: opts.workdir, tty: opts.tty },
@@ -137,7 +169,7 @@ export async function createContainer(ctx: ImageContext, opts: CreateOptions): P
     initPath: opts.init ? await shimPath(ctrPaths().data) : undefined,
     etcFiles: etcFilesIn(stateDirOf(id)),
     hostNetwork: opts.network?.mode === "host",
-    userMounts: volumes.mounts,
+    userMounts: [...volumes.mounts, ...(keepIdFiles?.mounts ?? [])],
   });
   const stopSignal = opts.stopSignal ?? runConfig.StopSignal;
   if (stopSignal !== undefined) signalNumber(stopSignal);
@@ -154,7 +186,7 @@ export async function createContainer(ctx: ImageContext, opts: CreateOptions): P
     bundle: join(dir, "bundle"),
     autoRemove: opts.rm,
     tty: opts.tty,
-    network: { mode: opts.network?.mode ?? "slirp4netns", allowHostLoopback: opts.network?.allowHostLoopback, publish: opts.publish ?? [], addHosts: opts.addHosts },
+    network,
     labels: { ...(runConfig.Labels ?? {}), ...opts.labels },
     interactive: opts.interactive,
     restartPolicy: opts.restart,
@@ -179,12 +211,16 @@ export async function createContainer(ctx: ImageContext, opts: CreateOptions): P
         for (const d of ["merged", "upper", "work", "bundle"]) mkdirSync(join(tmp, d), { mode: d === "upper" ? 0o755 : 0o700 });
         chmodSync(join(tmp, "upper"), 0o755);
         writeJsonAtomic(join(tmp, "bundle", "config.json"), spec);
+        keepIdFiles?.write(tmp);
       });
+      // The record lists its volumes now: `volume prune` sees it from here on.
+      volumes.release();
       return rec;
     } catch (err) {
       if (opts.name !== undefined || attempt > 10 || !(err instanceof CtrError) || err.kind !== "conflict") {
         // The anonymous volumes made for it would belong to no container.
         await removeAnonymousVolumes(volumeStore(), rec, store.list()).catch(() => {});
+        volumes.release();
         throw err;
       }
       rec.name = randomName();
@@ -214,7 +250,7 @@ export async function startContainer(rec: ContainerRecord, opts: StartOptions): 
   if (state.status === "running" || state.status === "restarting") throw new CtrError(`container ${rec.name} is already running`, { kind: "conflict" });
   clearState(stateDir);
   // Host ports are checked before anything starts: a port in use fails the run.
-  const net = await startNetwork(rec.network, stateDir, opts.log);
+  const net = await startNetwork(rec.network, stateDir, opts.log, rec);
   writeEtcFiles(etcFilesIn(stateDir), rec.config?.hostname ?? rec.id.slice(0, 12), rec.name, net.dns);
   const paths = ctrPaths();
   // A terminal session (`-it`) runs as conmon's do: the monitor detached,
@@ -230,11 +266,15 @@ export async function startContainer(rec: ContainerRecord, opts: StartOptions): 
     logFile: logFileOf(rec.id),
     openStdin: rec.interactive,
     restart: rec.restartPolicy,
-    // --rm is the monitor's job, so that it happens after ctr has gone too.
-    exitCommand: rec.autoRemove ? [process.execPath, "--root", paths.data, "--runroot", paths.runtime, "rm", "-f", "-v", rec.id] : undefined,
+    // --rm is the monitor's job, so that it happens after ctr has gone too;
+    // an attached ctr still there at the exit does it itself, sparing a
+    // second start of the compiled binary.
+    exitCommand: rec.autoRemove ? [process.execPath, "--root", paths.data, "--runroot", paths.runtime, "rm", "-f", "-v", rec.id] : networkExitCommand(rec),
+    exitWork: rec.autoRemove ? () => removeWithVolumes(rec) : undefined,
     onWarning: (t) => opts.log(`WARN: ${t}`),
     netHelper: net.helper,
     netHelperRequests: net.requests,
+    netApiSocket: net.apiSocket,
   });
   if (opts.detach) {
     await run.ready;
@@ -312,12 +352,26 @@ function markStopped(rec: ContainerRecord): void {
   }
 }
 
+/**
+ * Notes the signal ctr is about to send, so that an exit by that signal is
+ * told apart from one the container died of by itself (inspect's
+ * StoppedByUser).
+ */
+function recordKill(rec: ContainerRecord, sig: number): void {
+  try {
+    writeFileSync(join(stateDirOf(rec.id), "killed"), `signal=${sig}\nsentAt=${Date.now()}\n`);
+  } catch {
+    // no state dir: nothing runs
+  }
+}
+
 /** Sends `signal` to the container's init. */
 export function killContainer(rec: ContainerRecord, signal: string | number = "SIGKILL"): void {
   const state = readLiveState(stateDirOf(rec.id));
   if (state.status !== "running" || !state.pid) throw new CtrError(`container ${rec.name} is not running`, { kind: "conflict" });
   const sig = typeof signal === "number" ? signal : signalNumber(signal);
   if (sig === osConstants.signals.SIGKILL || sig === osConstants.signals.SIGTERM) markStopped(rec);
+  recordKill(rec, sig);
   try {
     process.kill(state.pid, sig);
     if (state.paused && sig !== osConstants.signals.SIGSTOP) pauseContainer(rec, false);
@@ -357,6 +411,7 @@ export async function stopContainer(rec: ContainerRecord, timeoutSec?: number): 
   const timeout = timeoutSec ?? rec.stopTimeout ?? 10;
   const pid = state.pid;
   const send = (sig: number) => {
+    recordKill(rec, sig);
     try {
       process.kill(pid, sig);
     } catch {
@@ -378,6 +433,8 @@ export async function waitContainer(rec: ContainerRecord): Promise<number> {
     const state = readLiveState(stateDirOf(rec.id));
     if (state.status === "exited") return state.exitCode ?? 0;
     if (state.status === "stopped") return -1;
+    // Never started (no monitor): not running, as docker's and podman's wait count it.
+    if (state.status === "created" && state.shimPid === undefined) return 0;
     await sleep(100);
   }
 }
@@ -391,6 +448,13 @@ export async function renameContainer(rec: ContainerRecord, newName: string): Pr
   });
 }
 
+/** `rm -f -v`: the container and the anonymous volumes made for it. */
+export async function removeWithVolumes(rec: ContainerRecord): Promise<void> {
+  await removeContainer(rec, true);
+  // Only then are the other containers read: most have no anonymous volume.
+  if (rec.mounts?.some((m) => m.Anonymous)) await removeAnonymousVolumes(volumeStore(), rec, containerStore().list());
+}
+
 export async function removeContainer(rec: ContainerRecord, force: boolean): Promise<void> {
   const stateDir = stateDirOf(rec.id);
   const state = readLiveState(stateDir);
@@ -399,5 +463,17 @@ export async function removeContainer(rec: ContainerRecord, force: boolean): Pro
     await stopContainer(rec, 0);
   }
   clearState(stateDir);
-  await removeTree(ctrPaths().data, containerStore().dir(rec.id));
+  if (rec.network?.mode === "bridge") await containerLeftNetworks(rec.id, Object.keys(rec.network.networks ?? {}));
+  // The record goes last: a removal cut short (ctr killed) leaves a
+  // container that `rm` still finds, not a nameless directory.
+  const store = containerStore();
+  const dir = store.dir(rec.id);
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir).filter((e) => e !== "container.json");
+  } catch {
+    // gone already
+  }
+  for (const e of entries) await removeTree(ctrPaths().data, join(dir, e));
+  await store.forget(rec);
 }

@@ -30,12 +30,15 @@ export function containerResolvConf(host: string, dns?: { nameservers?: string[]
   return lines.filter((l, i, a) => l !== "" || i < a.length - 1).join("\n").trim() + "\n";
 }
 
-/** `dns.hosts`: extra `/etc/hosts` lines (`--add-host`). */
-export function writeEtcFiles(files: EtcFiles, hostname: string, name: string, dns?: { nameservers?: string[]; keepLoopback?: boolean; hosts?: string[] }): void {
+/**
+ * `dns.hosts`: extra `/etc/hosts` lines (`--add-host`, peers on a network);
+ * `dns.selfAddress`: the container's address for its own names (else 127.0.1.1).
+ */
+export function writeEtcFiles(files: EtcFiles, hostname: string, name: string, dns?: { nameservers?: string[]; keepLoopback?: boolean; hosts?: string[]; selfAddress?: string }): void {
   mkdirSync(join(files.hosts, ".."), { recursive: true, mode: 0o700 });
   writeFileSync(
     files.hosts,
-    `127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname} ${name}\n${(dns?.hosts ?? []).map((l) => `${l}\n`).join("")}`,
+    `127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost ip6-localhost ip6-loopback\n${dns?.selfAddress ?? "127.0.1.1"}\t${hostname} ${name}\n${(dns?.hosts ?? []).map((l) => `${l}\n`).join("")}`,
     { mode: 0o644 },
   );
   writeFileSync(files.hostname, `${hostname}\n`, { mode: 0o644 });

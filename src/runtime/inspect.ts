@@ -5,8 +5,10 @@
 import type { ContainerRecord } from "./container-store.ts";
 import { logFileOf, stateDirOf } from "./container.ts";
 import { readLiveState } from "./state.ts";
+import { inspectMounts } from "../volume/inspect-mounts.ts";
 import { portsForInspect } from "../network/ports.ts";
 import { readPorts } from "../network/slirp.ts";
+import { containerNetworksForInspect } from "../network/manage.ts";
 
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 
@@ -32,7 +34,10 @@ export function inspectContainer(rec: ContainerRecord): Record<string, unknown> 
       // No freezer cgroup belongs to a rootless user here: pause stops each process.
       PauseMethod: "sigstop",
       Restarting: s.status === "restarting",
+      // No memory cgroup is ours (rootless, cgroup v1): an OOM kill cannot be told from another SIGKILL.
       OOMKilled: false,
+      // podman's name: ctr stop or ctr kill ended it, rather than a signal of its own making.
+      StoppedByUser: s.status === "exited" && (s.killedByUser === true || s.stoppedByUser === true),
       Dead: false,
       Pid: running ? s.pid ?? 0 : 0,
       ConmonPid: running ? s.shimPid ?? 0 : 0,
@@ -65,13 +70,21 @@ export function inspectContainer(rec: ContainerRecord): Record<string, unknown> 
       AutoRemove: rec.autoRemove,
       RestartPolicy: { Name: policyName, MaximumRetryCount: retries ? Number(retries) : 0 },
       ReadonlyRootfs: false,
+      // Resource limits are accepted and ignored (no cgroup is ours), as podman reports them.
+      Memory: 0,
+      MemorySwap: 0,
+      NanoCpus: 0,
+      CpuShares: 0,
+      PidsLimit: 0,
       LogConfig: { Type: "k8s-file", Config: {} },
       NetworkMode: rec.network?.mode ?? "none",
       PortBindings: portsForInspect(running ? readPorts(stateDirOf(rec.id)) : []),
     },
     NetworkSettings: {
       Ports: portsForInspect(running ? readPorts(stateDirOf(rec.id)) : []),
+      Networks: containerNetworksForInspect(rec),
     },
+    Mounts: inspectMounts(rec.mounts),
     GraphDriver: {
       Name: "overlay",
       Data: { LowerDir: [...rec.rootfs.lowerDirs].reverse().join(":"), UpperDir: rec.rootfs.upperDir, WorkDir: rec.rootfs.workDir, MergedDir: rec.rootfs.merged },

@@ -5,9 +5,10 @@
  * content-hashed path under the data dir (a new build gets a new path, so a
  * running monitor's executable is never replaced under it) and run from there.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { CtrError, EXIT_ENGINE } from "../errors.ts";
+import type { IdMapping } from "../oci/runtime.ts";
 // The build compiles shim/ to build/ctr-shim first; `type: "file"` embeds it in dist/ctr.
 import embeddedShim from "../../build/ctr-shim" with { type: "file" };
 
@@ -71,6 +72,8 @@ export interface ShimRun {
   /** Stops listening: a detached container runs on without us. */
   detach(): void;
   shimPid: number;
+  /** With `pipeStdin`: the container's input, which we feed. */
+  stdin?: import("bun").FileSink;
 }
 
 export interface ShimRunOptions {
@@ -79,12 +82,20 @@ export interface ShimRunOptions {
   detach: boolean;
   /** Attached runs only: pass our stdin to the container (`-i`). */
   stdin?: boolean;
+  /** Attached, with `stdin`: a pipe we write to (`ShimRun.stdin`) instead of our own stdin, to catch detach keys. */
+  pipeStdin?: boolean;
   /** The container's stdout/stderr go through the monitor into this log (and to ours when attached). */
   logFile?: string;
   /** `--restart` policy, carried out by the monitor. */
   restart?: string;
   /** Run by the monitor once the container has ended for good (argv). */
   exitCommand?: string[];
+  /**
+   * Attached runs: the exit command's work, done by us at `exit` instead
+   * of by the monitor (`--exit-command-by-caller`); if it throws, or we are
+   * killed first, the monitor runs `exitCommand` after all.
+   */
+  exitWork?: () => Promise<void>;
   /** Detached: keep the container's stdin open for `attach` (`-i`). */
   openStdin?: boolean;
   /** Detached: hold the container's output until a first attach client connects. */
@@ -95,6 +106,12 @@ export interface ShimRunOptions {
   netHelper?: string[];
   /** JSON requests the shim sends to the helper's API socket (`slirp.sock`) before the container runs. */
   netHelperRequests?: string[];
+  /**
+   * A user-defined network's slirp4netns API socket (`<holder dir>/slirp.sock`): `netHelperRequests` go
+   * there instead, and the monitor removes the port forwards they add when the container ends
+   * (recorded meanwhile in `<stateDir>/hostfwd.json`, see {@link HOSTFWD_FILE}).
+   */
+  netApiSocket?: string;
   onWarning?: (text: string) => void;
 }
 
@@ -115,13 +132,20 @@ export async function startShim(dataDir: string, opts: ShimRunOptions): Promise<
     args.push("--net-helper", opts.netHelper[0]!);
     for (const a of opts.netHelper.slice(1)) args.push(`--net-helper-arg=${a}`);
     for (const r of opts.netHelperRequests ?? []) args.push(`--net-helper-request=${r}`);
+  } else if (opts.netApiSocket) {
+    args.push("--net-api-socket", opts.netApiSocket);
+    for (const r of opts.netHelperRequests ?? []) args.push(`--net-helper-request=${r}`);
   }
   if (opts.exitCommand?.length) {
     args.push("--exit-command", opts.exitCommand[0]!);
     for (const a of opts.exitCommand.slice(1)) args.push(`--exit-command-arg=${a}`);
+    if (opts.exitWork && !opts.detach) args.push("--exit-command-by-caller");
   }
   const proc = Bun.spawn(args, {
-    stdio: [opts.detach || !opts.stdin ? "ignore" : "inherit", opts.detach ? "ignore" : "inherit", opts.detach ? "ignore" : "inherit", "socket-fd"],
+    stdio: [opts.detach || !opts.stdin ? "ignore" : opts.pipeStdin ? "pipe" : "inherit", opts.detach ? "ignore" : "inherit", opts.detach ? "ignore" : "inherit", "socket-fd"],
+    // We relay its input (and window size): in a session of its own, it
+    // outlives our leaving (detach keys) without the terminal's SIGHUP.
+    detached: opts.pipeStdin === true && opts.stdin === true && !opts.detach,
   });
   const fd = (proc.stdio as unknown as (number | null)[])[3];
   if (typeof fd !== "number") throw new CtrError("cannot open the sync socket to ctr-shim");
@@ -148,8 +172,25 @@ export async function startShim(dataDir: string, opts: ShimRunOptions): Promise<
     else if (ev.type === "error") {
       failure = new CtrError(ev.text || "container setup failed", { exitCode: ev.code });
       rejectReady(failure);
-    } else if (ev.type === "exit") status = ev.status;
+    } else if (ev.type === "exit") {
+      status = ev.status;
+      if (exitWork) void exitWork();
+    }
   };
+  // Between `exit` and the answer the monitor waits for us: it exits once
+  // it has read `done` (or EOF).
+  const exitWorkDone = Promise.withResolvers<void>();
+  const exitWork = opts.exitWork && opts.exitCommand?.length && !opts.detach
+    ? async () => {
+        try {
+          await opts.exitWork!();
+          writeSync(fd, "done\n");
+        } catch (err) {
+          opts.onWarning?.(err instanceof Error ? err.message : String(err));
+        }
+        exitWorkDone.resolve();
+      }
+    : undefined;
   let detached = false;
   const closed = (async () => {
     const decoder = new TextDecoder();
@@ -171,6 +212,16 @@ export async function startShim(dataDir: string, opts: ShimRunOptions): Promise<
   })();
 
   const exited = (async () => {
+    if (exitWork) {
+      await Promise.race([exitWorkDone.promise, closed]);
+      // EOF for the monitor: after `done`, or instead of it.
+      void reader.cancel().catch(() => {});
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed by the stream
+      }
+    }
     const code = await proc.exited;
     if (!opts.detach) await closed;
     if (failure) throw failure;
@@ -187,8 +238,11 @@ export async function startShim(dataDir: string, opts: ShimRunOptions): Promise<
     ready,
     exited,
     shimPid: proc.pid,
+    stdin: opts.pipeStdin && opts.stdin && !opts.detach ? (proc.stdin as unknown as import("bun").FileSink) : undefined,
     detach: () => {
       detached = true;
+      // An attached shim we leave behind (exec's detach keys) supervises on without us.
+      proc.unref();
       void reader.cancel().catch(() => {});
       try {
         closeSync(fd);
@@ -197,4 +251,85 @@ export async function startShim(dataDir: string, opts: ShimRunOptions): Promise<
       }
     },
   };
+}
+
+/** config.json annotation: the container's interfaces on user-defined networks, a JSON array of {@link NetAttachment}. */
+export const NETWORK_ATTACHMENTS_ANNOTATION = "run.ctr.network.attachments";
+
+/** One interface of a container on a user-defined network (shim/PROTOCOL.md, "Networks"). */
+export interface NetAttachment {
+  /** The holder's network namespace, `/proc/<holder pid>/ns/net`. */
+  netns: string;
+  /** The bridge there (`br0`). */
+  bridge: string;
+  /** The veth end created in the holder's namespace (at most 15 characters, unique there). */
+  hostInterface: string;
+  /** The container's interface (`eth0`, `eth1`, …). */
+  interface: string;
+  /** The container's address with the prefix length, `10.89.1.4/24`. */
+  address: string;
+  /** Only on the first network: the default route goes via it (the subnet's `.2`, slirp4netns's router). */
+  gateway?: string;
+  mtu?: number;
+  /** `aa:bb:cc:dd:ee:ff`; the kernel picks one when absent. */
+  mac?: string;
+}
+
+/** `DIR/holder.json`, read by `ctr-shim net-holder DIR`. */
+export interface NetHolderConfig {
+  /** Join the network user namespace by path, or create it with these maps (the first holder). */
+  userns: { path: string } | { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
+  bridge: string;
+  /** The bridge's address with the prefix length (the subnet's `.1`). */
+  address: string;
+  mtu?: number;
+  /** slirp4netns (its path and arguments such as `--cidr`; the shim adds the namespaces, fds, API socket and device). Absent for `--internal`. */
+  slirp?: { path: string; args: string[]; device?: string };
+}
+
+/** Files the holder writes in its directory. */
+export const HOLDER_FILES = {
+  config: "holder.json",
+  /** The holder's pid: `/proc/<pid>/ns/{user,net}` name the network's namespaces. */
+  pid: "holder.pid",
+  /** slirp4netns's pid (absent for an internal network). */
+  slirpPid: "slirp.pid",
+  /** slirp4netns's API socket, for {@link ShimRunOptions.netApiSocket}. */
+  apiSocket: "slirp.sock",
+  /** The holder's and slirp4netns's stderr. */
+  log: "holder.log",
+} as const;
+
+/** `<stateDir>/hostfwd.json`: the port forwards a container's monitor added on a network's API socket and has not removed yet. */
+export const HOSTFWD_FILE = "hostfwd.json";
+export type HostForwardRecord = { socket: string; id: number }[];
+
+/** `ctr-shim net-holder DIR`: prints `ready <pid>` and exits 0 once the network is up, or exits 125 with `error: <text>` on stderr. */
+export function netHolderArgv(shim: string, dir: string): string[] {
+  return [shim, "net-holder", dir];
+}
+
+/** `ctr-shim net-attach PID JSON`: adds one interface to the running container whose init is `pid`. */
+export function netAttachArgv(shim: string, pid: number, attachment: NetAttachment): string[] {
+  return [shim, "net-attach", String(pid), JSON.stringify(attachment)];
+}
+
+/** `ctr-shim net-detach PID IFNAME`: deletes the container's interface (and its veth peer in the holder). */
+export function netDetachArgv(shim: string, pid: number, ifname: string): string[] {
+  return [shim, "net-detach", String(pid), ifname];
+}
+
+/** The holder's pid from `net-holder`'s stdout (`ready <pid>`). */
+export function parseHolderReady(stdout: string): number | undefined {
+  const m = /^ready (\d+)$/m.exec(stdout);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * The shim's one-line complaint from a net-* command's stderr, without its prefix
+ * (`error: ` for net-holder, `ctr-shim: ` for net-attach/net-detach).
+ */
+export function shimErrorText(stderr: string): string {
+  const line = stderr.trim().split("\n").pop() ?? "";
+  return line.replace(/^(error|ctr-shim): /, "") || "ctr-shim failed without a message";
 }

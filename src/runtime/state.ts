@@ -25,6 +25,8 @@ export interface LiveState {
   stoppedByUser?: boolean;
   /** `pause` stopped its processes (with SIGSTOP: no freezer cgroup is ours). */
   paused?: boolean;
+  /** It ended by a signal ctr sent it (`kill`, `stop`), not by one of its own making. */
+  killedByUser?: boolean;
 }
 
 function readNumber(path: string): number | undefined {
@@ -52,6 +54,23 @@ export function readExitFile(dir: string): { exitCode: number; signal: number; f
   return { exitCode: Number(kv.exitCode ?? 0), signal: Number(kv.signal ?? 0), finishedAt: Number(kv.finishedAt ?? 0) };
 }
 
+/**
+ * `processAlive`, except that a zombie has ended: an orphaned monitor is
+ * reaped by whoever adopted it, which may take its time (or never come,
+ * under an init that does not reap).
+ */
+function running(pid: number | undefined): boolean {
+  if (!processAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    // not visible in our /proc (another pid namespace): kill(2) said it exists
+    return true;
+  }
+}
+
 export function readLiveState(stateDir: string): LiveState {
   const started = readKeyValues(join(stateDir, "started"));
   const common: Partial<LiveState> = {
@@ -64,15 +83,23 @@ export function readLiveState(stateDir: string): LiveState {
   const pid = readNumber(join(stateDir, "pid"));
   const exit = readExitFile(stateDir);
   // Between two runs of a restart policy; a monitor killed meanwhile restarts nothing.
-  if (existsSync(join(stateDir, "restarting")) && processAlive(shimPid)) return { ...common, status: "restarting", ...exit, pid, shimPid };
-  if (exit) return { ...common, status: "exited", ...exit, pid, shimPid };
+  if (existsSync(join(stateDir, "restarting")) && running(shimPid)) return { ...common, status: "restarting", ...exit, pid, shimPid };
+  if (exit) return { ...common, status: "exited", ...exit, pid, shimPid, killedByUser: killedByUser(stateDir, exit, common.startedAt) };
   if (shimPid === undefined) return { status: "created" };
-  if (processAlive(shimPid)) return { ...common, status: pid ? "running" : "created", pid, shimPid };
+  if (running(shimPid)) return { ...common, status: pid ? "running" : "created", pid, shimPid };
   // The monitor is gone without recording an exit: it was killed. Its
   // container may live on (it survives its monitor once exec'd): kill(2)
   // tells, as long as the pid has not been reused.
   if (pid && processAlive(pid) && sameProcessStart(pid, common.startedAt)) return { ...common, status: "running", pid, shimPid };
   return { ...common, status: "stopped", pid, shimPid };
+}
+
+/** The run ended by the signal ctr recorded sending it (file `killed`, written by ctr), during that run. */
+function killedByUser(stateDir: string, exit: { signal: number; finishedAt: number }, startedAt: number | undefined): boolean {
+  const kill = readKeyValues(join(stateDir, "killed"));
+  if (!kill || exit.signal === 0 || Number(kill.signal) !== exit.signal) return false;
+  const sentAt = Number(kill.sentAt);
+  return sentAt <= exit.finishedAt && (startedAt === undefined || sentAt >= startedAt);
 }
 
 /**

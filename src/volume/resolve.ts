@@ -12,7 +12,7 @@ import type { IdMapping, Mount } from "../oci/runtime.ts";
 import type { MountRecord } from "../runtime/container-store.ts";
 import { chownAsHostIds, hostIdOf } from "./chown.ts";
 import type { MountRequest } from "./mount-spec.ts";
-import { anonymousVolumeName, isBindVolume, type VolumeStore } from "./store.ts";
+import { anonymousVolumeName, isBindVolume, type VolumeLease, type VolumeStore } from "./store.ts";
 
 /** Who the container runs as, to own a fresh volume the image has nothing for (podman's NeedsChown). */
 export interface VolumeOwner {
@@ -25,6 +25,11 @@ export interface VolumeOwner {
 export interface ResolvedMounts {
   mounts: Mount[];
   records: MountRecord[];
+  /**
+   * Ends the lease that keeps `volume rm`/`prune` off the volumes taken:
+   * call once the container's record is written (or its creation failed).
+   */
+  release(): void;
 }
 
 /**
@@ -57,6 +62,16 @@ export async function resolveMounts(store: VolumeStore, requests: MountRequest[]
     covered.add(t);
     all.push({ type: "volume", target: t, readonly: false, createSource: true, tmpfsOptions: [] });
   }
+  const lease = store.lease();
+  try {
+    return { ...(await volumeMounts(store, all, lowerDirs, lease, owner)), release: lease.release };
+  } catch (err) {
+    lease.release();
+    throw err;
+  }
+}
+
+async function volumeMounts(store: VolumeStore, all: MountRequest[], lowerDirs: string[], lease: VolumeLease, owner?: VolumeOwner): Promise<Omit<ResolvedMounts, "release">> {
   const mounts: Mount[] = [];
   const records: MountRecord[] = [];
   for (const r of all) {
@@ -72,7 +87,7 @@ export async function resolveMounts(store: VolumeStore, requests: MountRequest[]
       continue;
     }
     const anonymous = r.source === undefined;
-    const vol = await store.create(r.source ?? anonymousVolumeName(), { anonymous }, true);
+    const vol = await store.create(r.source ?? anonymousVolumeName(), { anonymous }, true, lease);
     if (vol.Options.type === "tmpfs") {
       const data = (vol.Options.o ?? "").split(",").filter(Boolean);
       mounts.push({ destination: r.target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", ...ro, ...data] });

@@ -3,11 +3,19 @@
  * `volume inspect` shows) and `_data/` (what containers mount), as podman
  * lays them out. A volume is in use while any container's record lists it
  * among its mounts; the store never removes one that is.
+ *
+ * A container being created uses its volumes before its record exists, so
+ * it holds a lease (`volume-leases/<pid>-<random>`, the names it took) from
+ * the moment each volume is created or found until its record is written.
+ * Taking a lease and removing a volume both happen under `volumes.lock`,
+ * and removal reads the container records under it: it sees the lease or
+ * the record, never neither. A lease whose process is gone does not count.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { CtrError } from "../errors.ts";
 import { readJson, withLock, writeJsonAtomic } from "../fs-util.ts";
+import { processAlive } from "../process-alive.ts";
 
 /** docker's and podman's rule for volume names. */
 export const VALID_VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -38,6 +46,12 @@ export function anonymousVolumeName(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
 }
 
+/** The volumes a container being created has taken; release once its record is written. */
+export interface VolumeLease {
+  readonly file: string;
+  release(): void;
+}
+
 export interface CreateVolumeOptions {
   labels?: Record<string, string>;
   options?: Record<string, string>;
@@ -53,6 +67,50 @@ export class VolumeStore {
 
   private get lockFile(): string {
     return join(this.root, "volumes.lock");
+  }
+
+  private get leaseDir(): string {
+    return join(this.root, "volume-leases");
+  }
+
+  /** Runs `fn` under the store's lock (removals: see the module comment). */
+  locked<T>(fn: () => T | Promise<T>): Promise<T> {
+    return withLock(this.lockFile, fn);
+  }
+
+  /** A lease for a container being created; `create(…, lease)` adds names to it. */
+  lease(): VolumeLease {
+    const file = join(this.leaseDir, `${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+    return { file, release: () => rmSync(file, { force: true }) };
+  }
+
+  /**
+   * Volumes live leases hold (call under {@link locked}); stale leases are
+   * removed on the way. `othersOnly`: not this process's own leases.
+   */
+  leasedNames(othersOnly = false): Set<string> {
+    const out = new Set<string>();
+    let files: string[];
+    try {
+      files = readdirSync(this.leaseDir);
+    } catch {
+      return out;
+    }
+    for (const f of files) {
+      const path = join(this.leaseDir, f);
+      const pid = Number(f.split("-")[0]);
+      if (othersOnly && pid === process.pid) continue;
+      if (!processAlive(pid)) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      try {
+        for (const n of readFileSync(path, "utf8").split("\n")) if (n) out.add(n);
+      } catch {
+        // released meanwhile
+      }
+    }
+    return out;
   }
 
   list(): VolumeRecord[] {
@@ -80,11 +138,15 @@ export class VolumeStore {
   }
 
   /** Creates a volume; an existing name is a conflict unless `existingOk` (how `-v name:/p` uses it). */
-  async create(name: string, opts: CreateVolumeOptions = {}, existingOk = false): Promise<VolumeRecord> {
+  async create(name: string, opts: CreateVolumeOptions = {}, existingOk = false, lease?: VolumeLease): Promise<VolumeRecord> {
     checkVolumeName(name);
     const options = opts.options ?? {};
     checkVolumeOptions(options);
     return withLock(this.lockFile, () => {
+      if (lease) {
+        mkdirSync(this.leaseDir, { recursive: true });
+        appendFileSync(lease.file, `${name}\n`);
+      }
       const existing = this.find(name);
       if (existing) {
         if (existingOk) return existing;

@@ -11,6 +11,10 @@
  * Every request is bounded in time: `CTR_REGISTRY_TIMEOUT` seconds (default
  * 30) for the response headers, and as long again without a byte while a
  * body streams. A blob cut short is resumed with `Range`.
+ *
+ * Pushes upload a blob in one PUT up to `CTR_PUSH_CHUNK_SIZE` bytes (default
+ * 8 MiB), and above that in PATCH chunks of that size (the spec's chunked
+ * upload), so a big layer is never one request that must not fail.
  */
 import { rootCertificates } from "node:tls";
 import { CtrError, errorText } from "../../errors.ts";
@@ -25,6 +29,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_RESUMES = 3;
 const MAX_REDIRECTS = 5;
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** Docker Hub's API lives on another host than its name. */
 function apiHost(registry: string): string {
@@ -47,6 +52,15 @@ export function registryTimeoutMs(env = process.env): number {
   const seconds = Number(text);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new CtrError(`invalid CTR_REGISTRY_TIMEOUT "${text}": expected a positive number of seconds`, { kind: "invalid" });
   return Math.round(seconds * 1000);
+}
+
+/** `CTR_PUSH_CHUNK_SIZE` in bytes: blobs above it are pushed in PATCH chunks of that size. */
+export function pushChunkBytes(env = process.env): number {
+  const text = env.CTR_PUSH_CHUNK_SIZE;
+  if (text === undefined || text === "") return DEFAULT_CHUNK_BYTES;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new CtrError(`invalid CTR_PUSH_CHUNK_SIZE "${text}": expected a positive number of bytes`, { kind: "invalid" });
+  return n;
 }
 
 /** Bun's TLS errors for a certificate that does not verify (as opposed to a server that does not speak TLS). */
@@ -77,6 +91,8 @@ export class RegistryClient {
 
   /** Token scope actions: `pull`, or `pull,push` for a client that pushes. */
   private readonly actions: string;
+  /** Blobs above this many bytes are uploaded in chunks of it. */
+  private readonly chunkBytes: number;
 
   constructor(source: PullSource, env = process.env, opts: { push?: boolean; credentials?: Credentials } = {}) {
     this.registry = source.registry;
@@ -90,6 +106,8 @@ export class RegistryClient {
     this.tls = { rejectUnauthorized: !this.insecure, ...(certs && { ca: [...rootCertificates, ...certs.ca], cert: certs.cert, key: certs.key }) };
     this.credentials = opts.credentials ?? findCredentials(source.registry, source.repository, env);
     this.actions = opts.push ? "pull,push" : "pull";
+    // Read up front, so a bad value fails a push before anything is sent.
+    this.chunkBytes = opts.push ? pushChunkBytes(env) : DEFAULT_CHUNK_BYTES;
   }
 
   /** GET /v2/ and answer its challenge: whether these credentials are good (login). */
@@ -122,16 +140,42 @@ export class RegistryClient {
     return false;
   }
 
-  /** Monolithic upload: POST to open an upload session, PUT the whole blob with its digest. */
-  async uploadBlob(digest: string, body: Blob): Promise<void> {
+  /**
+   * Uploads a blob: POST opens an upload session; a blob up to
+   * `CTR_PUSH_CHUNK_SIZE` bytes then goes in one PUT with its digest
+   * (monolithic), a bigger one in PATCH chunks with `Content-Range`, each
+   * to the Location the previous answer gave, closed by an empty PUT with
+   * the digest.
+   *
+   * @param sent called with the byte count of each chunk the registry took
+   */
+  async uploadBlob(digest: string, body: Blob, sent?: (bytes: number) => void): Promise<void> {
     const start = await this.request("POST", "blobs/uploads/", {});
     await start.body?.cancel();
-    const location = start.headers.get("location");
+    let location = start.headers.get("location");
     if (start.status !== 202 || !location) throw new CtrError(`blob upload to ${this.where}: registry answered HTTP ${start.status} without an upload location`, { kind: "unavailable" });
-    const url = new URL(location, "http://placeholder");
-    url.searchParams.set("digest", digest);
-    const target = /^https?:/.test(location) ? url.toString() : `${url.pathname}${url.search}`;
-    const put = await this.request("PUT", target, { "Content-Type": "application/octet-stream", "Content-Length": String(body.size) }, body);
+    // Distribution spec 1.1: a registry may ask for chunks of at least OCI-Chunk-Min-Length bytes.
+    const chunk = Math.max(this.chunkBytes, Number(start.headers.get("oci-chunk-min-length")) || 0);
+    if (body.size <= chunk) {
+      const put = await this.request("PUT", uploadTarget(location, digest), { "Content-Type": "application/octet-stream", "Content-Length": String(body.size) }, body);
+      await put.body?.cancel();
+      sent?.(body.size);
+      return;
+    }
+    for (let off = 0; off < body.size; off += chunk) {
+      const end = Math.min(body.size, off + chunk);
+      const headers = { "Content-Type": "application/octet-stream", "Content-Range": `${off}-${end - 1}`, "Content-Length": String(end - off) };
+      const res = await this.request("PATCH", uploadTarget(location), headers, body.slice(off, end));
+      await res.body?.cancel();
+      // The registry's Range says what it holds: anything but 0-(end-1) means the chunk did not land whole.
+      const held = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get("range") ?? "");
+      if (res.status !== 202 || (held && Number(held[1]) !== end - 1)) {
+        throw new CtrError(`blob upload to ${this.where}: the registry holds ${held ? Number(held[1]) + 1 : "?"} bytes of ${digest} after a chunk ending at ${end} (HTTP ${res.status})`, { kind: "unavailable" });
+      }
+      location = res.headers.get("location") ?? location;
+      sent?.(end - off);
+    }
+    const put = await this.request("PUT", uploadTarget(location, digest), { "Content-Length": "0" });
     await put.body?.cancel();
   }
 
@@ -276,6 +320,7 @@ export class RegistryClient {
         // Upload locations come back as absolute URLs or absolute paths.
         const url = /^https?:/.test(path) ? path : path.startsWith("/") ? `${scheme}://${host}${path}` : `${scheme}://${host}/v2/${this.repository}/${path}`;
         const res = await this.follow(method, url, headers, body);
+        if (scheme === "http" && lastErr !== undefined) await this.refuseHttpsOnly(res, lastErr);
         this.scheme = scheme;
         return res;
       } catch (err) {
@@ -291,6 +336,25 @@ export class RegistryClient {
       }
     }
     throw new CtrError(`cannot reach registry "${this.registry}": ${errorText(lastErr)}`, { kind: "unavailable", cause: lastErr });
+  }
+
+  /**
+   * After https failed and plain http was tried: Go's TLS servers (the CNCF
+   * registry) answer plain http with 400 "Client sent an HTTP request to an
+   * HTTPS server". Then the registry speaks https only and the handshake
+   * itself failed, most often for want of a client certificate: say that,
+   * not "HTTP 400".
+   */
+  private async refuseHttpsOnly(res: Response, httpsErr: unknown): Promise<void> {
+    if (res.status !== 400) return;
+    const text = await res.clone().text().catch(() => "");
+    if (!/HTTPS server/i.test(text)) return;
+    await res.body?.cancel().catch(() => undefined);
+    const where = `${certsDirs(this.env)[0]}/${this.registry}/`;
+    const why = this.tls.cert
+      ? `the TLS handshake failed with the client certificate from certs.d (${errorText(httpsErr)})`
+      : `the TLS handshake failed (${errorText(httpsErr)}); if it requires a client certificate, put client.cert and client.key in ${where}`;
+    throw new CtrError(`cannot reach registry "${this.registry}": ${why}`, { kind: "unavailable", cause: httpsErr });
   }
 
   /**
@@ -342,6 +406,13 @@ export class RegistryClient {
     if (!token) throw new CtrError(`registry "${this.registry}": token service ${realm.host} returned no token`, { kind: "unavailable" });
     this.authorization = `Bearer ${token}`;
   }
+}
+
+/** An upload Location (absolute URL or absolute path) as `send` takes it, with `digest` added when given. */
+function uploadTarget(location: string, digest?: string): string {
+  const url = new URL(location, "http://placeholder");
+  if (digest) url.searchParams.set("digest", digest);
+  return /^https?:/.test(location) ? url.toString() : `${url.pathname}${url.search}`;
 }
 
 /**

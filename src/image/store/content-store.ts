@@ -3,12 +3,18 @@
  *
  * As in containerd's content store, a blob becomes visible only after its
  * size and digest were checked: bytes stream into `blobs/ingest/`, and
- * `commit` renames them in. A mismatch leaves the store as it was.
+ * `commit` renames them in. A mismatch leaves the store as it was. What a
+ * killed writer leaves in `ingest/` (or as a `.tmp-<pid>-…` name beside the
+ * blobs and the image index) is swept by the next writer, see `sweepStale`.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { CtrError } from "../../errors.ts";
 import { writeFileAtomic } from "../../fs-util.ts";
+import { processAlive } from "../../process-alive.ts";
+
+/** The writer's pid in an ingest name (`<hex>-<pid>-<rand>`) or a temporary name (`<name>.tmp-<pid>-<rand>`). */
+const WRITER_PID = /(?:^[a-f0-9]{64}-|\.tmp-)(\d+)-[a-z0-9]+$/;
 
 export function sha256Hex(data: Uint8Array | string): string {
   return new Bun.CryptoHasher("sha256").update(data).digest("hex");
@@ -74,6 +80,26 @@ export class ContentStore {
     if (expected && expected !== digest) throw new CtrError(`content does not match digest ${expected}: got ${digest}`, { kind: "invalid" });
     if (!this.has(digest)) writeFileAtomic(this.path(digest), bytes, 0o644);
     return digest;
+  }
+
+  /**
+   * Removes the partial blobs and temporary files of writers that are gone
+   * (killed mid-pull): in `blobs/ingest/`, `blobs/sha256/` and the store
+   * root (the image index's temporary names). Live writers' files stay.
+   */
+  sweepStale(): void {
+    for (const dir of [join(this.root, "blobs", "ingest"), join(this.root, "blobs", "sha256"), this.root]) {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const pid = WRITER_PID.exec(name)?.[1];
+        if (pid && Number(pid) !== process.pid && !processAlive(Number(pid))) rmSync(join(dir, name), { force: true });
+      }
+    }
   }
 
   /** Starts writing a blob whose digest and size are known up front (from a descriptor). */

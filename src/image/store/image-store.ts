@@ -20,6 +20,8 @@ export interface ImageRecord {
   names: string[];
   /** Repository@digest spellings this image was pulled by (`images --digests`). */
   repoDigests: string[];
+  /** The manifest (or index) digest each name was last pulled by, where it was. */
+  nameDigests?: Record<string, string>;
   /** DiffIDs, bottom-most first. */
   layers: string[];
   /** Sum of uncompressed layer sizes. */
@@ -70,6 +72,7 @@ export class ImageStore {
       if (existing) {
         existing.names = [...new Set([...existing.names, ...record.names])];
         existing.repoDigests = [...new Set([...existing.repoDigests, ...record.repoDigests])];
+        if (record.nameDigests) existing.nameDigests = { ...existing.nameDigests, ...record.nameDigests };
         existing.manifestDigest = record.manifestDigest;
         existing.indexDigest = record.indexDigest;
         existing.pulled = record.pulled;

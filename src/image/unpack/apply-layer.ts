@@ -215,7 +215,7 @@ class LayerWriter {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EINVAL") throw err;
       throw new CtrError(
-        `${this.layer}: entry ${quote(entry.path)} is owned by ${entry.uid}:${entry.gid}, which the user namespace does not map (too few ids in /etc/subuid or /etc/subgid)`,
+        `${this.layer}: entry ${quote(entry.path)} is owned by ${entry.uid}:${entry.gid}, which the user namespace does not map: widen the user's ranges in /etc/subuid and /etc/subgid to cover it (usermod --add-subuids/--add-subgids)`,
         { kind: "invalid", cause: err },
       );
     }

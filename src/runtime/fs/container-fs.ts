@@ -3,7 +3,7 @@
  * writable layer as a new image (`commit`), and its whole merged tree as a
  * tar (`export`). All read the layer directories directly, no mount needed.
  */
-import { lstatSync, readFileSync } from "node:fs";
+import { closeSync, lstatSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CtrError } from "../../errors.ts";
 import type { TarSink } from "../../image/archive/tar-writer.ts";
@@ -17,7 +17,7 @@ import { readLiveState } from "../state.ts";
 import { stateDirOf } from "../container.ts";
 import { upperChanges, walkUpper, writeTree, type Change } from "./layer-diff.ts";
 import { MergedView } from "./merged-view.ts";
-import { inContainerUserns, rerunInUserns } from "./userns.ts";
+import { canEnter, inContainerUserns, inheritedRoot, rerunInUserns } from "./userns.ts";
 
 /** The id maps the container runs with, from its bundle (container ids ↔ host ids). */
 export function bundleIdMaps(rec: ContainerRecord): { uidMappings: IdMapping[]; gidMappings: IdMapping[] } {
@@ -36,6 +36,46 @@ export function containerIdMaps(rec: ContainerRecord): { uidMappings?: IdMapping
  */
 export function rerunForContainer(rec: ContainerRecord): Promise<number | undefined> {
   return rerunInUserns(bundleIdMaps(rec));
+}
+
+/**
+ * For a running container: runs the current command again in a user
+ * namespace mapped like the container's, handing it the container's root
+ * (its init's `/proc/PID/root`: the mounted overlay with every volume, as
+ * the container sees it). Opening it takes ptrace rights over the
+ * container's processes, which we have from outside (we own its user
+ * namespace); reading and writing files of its non-root users takes being
+ * root of a namespace where their ids are mapped, which we are inside.
+ * Nothing runs in the container, so it needs no tools of its own.
+ */
+export async function rerunForRunningContainer(rec: ContainerRecord): Promise<number | undefined> {
+  const maps = bundleIdMaps(rec);
+  const pid = readLiveState(stateDirOf(rec.id)).pid;
+  if (!canEnter(maps) || !pid) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${pid}/root/.`, "r");
+  } catch (err) {
+    throw new CtrError(`cannot reach the root of container ${rec.name}`, { cause: err });
+  }
+  try {
+    return await rerunInUserns(maps, fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A running container's root as a path we can use: the one handed to us
+ * by {@link rerunForRunningContainer}, else its init's `/proc/PID/root`
+ * (enough when only our own id is mapped, or we are root).
+ */
+export function liveRoot(rec: ContainerRecord): string {
+  const inherited = inheritedRoot();
+  if (inherited) return inherited;
+  const pid = readLiveState(stateDirOf(rec.id)).pid;
+  if (!pid) throw new CtrError(`container ${rec.name} is not running`, { kind: "conflict" });
+  return `/proc/${pid}/root/.`;
 }
 
 /** The container's merged filesystem: image layers with its upper dir on top. */

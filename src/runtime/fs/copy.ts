@@ -7,8 +7,10 @@
  * its merged view and written into its upper dir (overlay rules: a new
  * directory over a whiteout becomes opaque). A running container's rootfs
  * is an overlay mounted only in its own mount namespace, and overlayfs
- * forbids changing the upper dir under a mounted overlay, so ctr runs
- * `tar` inside the container through `ctr exec` (busybox and alpine have it).
+ * forbids changing the upper dir under a mounted overlay, so ctr goes
+ * through the mounted tree itself, reached from outside as its init's
+ * root (`liveRoot`, see `rerunForRunningContainer`): nothing runs inside
+ * the container, so an image without `tar` (or any shell) works too.
  */
 import { chmodSync, closeSync, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync, lchownSync, type Stats } from "node:fs";
 import { basename, dirname, join, posix, resolve } from "node:path";
@@ -17,10 +19,10 @@ import { lsetxattr, lutimens, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../../hos
 import { TarWriter } from "../../image/archive/tar-writer.ts";
 import { readTar, type TarEntry } from "../../image/unpack/tar-reader.ts";
 import type { ContainerRecord } from "../container-store.ts";
-import { bundleIdMaps, containerIdMaps, containerView, isRunning } from "./container-fs.ts";
+import { bundleIdMaps, containerIdMaps, containerView, isRunning, liveRoot } from "./container-fs.ts";
 import { writeTree } from "./layer-diff.ts";
 import { clean, isWhiteout, MergedView, type FsNode } from "./merged-view.ts";
-import { canEnter, inContainerUserns, selfArgs, selfBinary, spawnInUserns } from "./userns.ts";
+import { canEnter, inContainerUserns, selfBinary, spawnInUserns } from "./userns.ts";
 
 export interface CopyOptions {
   /** `-a`: keep owners (uid/gid) instead of making the receiving side's root/user own the copy. */
@@ -33,37 +35,6 @@ export function parseCopyArg(arg: string): { container?: string; path: string } 
   const colon = arg.indexOf(":");
   if (colon <= 0 || arg.slice(0, colon).includes("/")) return { path: arg };
   return { container: arg.slice(0, colon), path: arg.slice(colon + 1) };
-}
-
-async function execCapture(rec: ContainerRecord, cmd: string[], stdin?: ReadableStream<Uint8Array> | "ignore"): Promise<{ proc: Bun.Subprocess<"pipe" | "ignore", "pipe", "pipe">; stdout: ReadableStream<Uint8Array> }> {
-  // As root whatever the image's USER: docker's cp writes and reads as the container's root.
-  const proc = Bun.spawn([...selfArgs(), "exec", "-u", "0:0", ...(stdin && stdin !== "ignore" ? ["-i"] : []), rec.id, ...cmd], {
-    stdin: stdin && stdin !== "ignore" ? "pipe" : "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (stdin && stdin !== "ignore") {
-    const sink = proc.stdin as import("bun").FileSink;
-    // A tar that exits early closes its stdin: its exit status tells why, not the failed write.
-    void (async () => {
-      try {
-        for await (const chunk of stdin) {
-          sink.write(chunk);
-          await sink.flush();
-        }
-      } finally {
-        await sink.end();
-      }
-    })().catch(() => {});
-  }
-  return { proc: proc as unknown as Bun.Subprocess<"pipe" | "ignore", "pipe", "pipe">, stdout: proc.stdout };
-}
-
-async function execChecked(rec: ContainerRecord, cmd: string[], what: string, stdin?: ReadableStream<Uint8Array>): Promise<void> {
-  const { proc, stdout } = await execCapture(rec, cmd, stdin);
-  await new Response(stdout).arrayBuffer();
-  const code = await proc.exited;
-  if (code !== 0) throw new CtrError(`${what}: ${(await new Response(proc.stderr).text()).trim().split("\n").pop() || `exit status ${code}`}`);
 }
 
 /** Streams what `fn` writes to a TarWriter as a byte stream. */
@@ -93,29 +64,15 @@ export async function copyFromContainer(rec: ContainerRecord, srcPath: string, d
   const rel = containerRel(srcPath);
   const contents = /\/\.$/.test(srcPath);
   const name = rel === "" ? "." : posix.basename(rel);
-  let tar: ReadableStream<Uint8Array>;
-  let srcIsDir: boolean;
-  let proc: Bun.Subprocess<"pipe" | "ignore", "pipe", "pipe"> | undefined;
-  if (isRunning(rec)) {
-    const probe = await execCapture(rec, ["test", "-d", `/${rel}`]);
-    srcIsDir = (await probe.proc.exited) === 0;
-    if (!srcIsDir) {
-      const e = await execCapture(rec, ["test", "-e", `/${rel}`]);
-      if ((await e.proc.exited) !== 0) throw new CtrError(`could not find "${srcPath}" in container ${rec.name}`, { kind: "not-found" });
-    }
-    const parent = `/${posix.dirname(rel)}`;
-    const started = await execCapture(rec, ["tar", "-cf", "-", "-C", parent === "/." ? "/" : parent, name]);
-    proc = started.proc;
-    tar = started.stdout;
-  } else {
-    const view = containerView(rec);
-    const resolved = view.resolve(rel);
-    const node = resolved === undefined ? undefined : view.lookup(resolved);
-    if (!node || resolved === undefined) throw new CtrError(`could not find "${srcPath}" in container ${rec.name}`, { kind: "not-found" });
-    srcIsDir = node.st.isDirectory();
-    const maps = containerIdMaps(rec);
-    tar = tarStream((tw) => writeTree(tw, renamed(view.walk(resolved), resolved), { ...maps, prefix: name }));
-  }
+  // Running: the mounted tree, as the container sees it (one "layer"); stopped: its layers.
+  const live = isRunning(rec);
+  const view = live ? new MergedView([liveRoot(rec)]) : containerView(rec);
+  const resolved = view.resolve(rel);
+  const node = resolved === undefined ? undefined : view.lookup(resolved);
+  if (!node || resolved === undefined) throw new CtrError(`could not find "${srcPath}" in container ${rec.name}`, { kind: "not-found" });
+  const srcIsDir = node.st.isDirectory();
+  const nodes = live ? walkWithoutKernelMounts(view, resolved) : view.walk(resolved);
+  const tar = tarStream((tw) => writeTree(tw, renamed(nodes, resolved), { ...containerIdMaps(rec), prefix: name }));
   if (dest === "-") {
     for await (const c of tar) stdout?.(c);
   } else {
@@ -139,7 +96,6 @@ export async function copyFromContainer(rec: ContainerRecord, srcPath: string, d
       await extractTo(tar, target.dir, { top: name, as: target.as, chown: opts.archive && (inContainerUserns() || process.getuid?.() === 0), log: opts.log });
     }
   }
-  if (proc && (await proc.exited) !== 0) throw new CtrError(`cannot copy "${srcPath}" from container ${rec.name}: ${(await new Response(proc.stderr).text()).trim().split("\n").pop()}`);
 }
 
 /** Hidden verb: `ctr __cp-extract DIR TOP AS`, a tar on stdin; run as root of a container's user namespace. */
@@ -151,6 +107,30 @@ export async function runCopyExtract(args: string[], log: (line: string) => void
   if (dir === undefined || top === undefined || as === undefined) throw new CtrError(`${CP_EXTRACT_VERB}: expected DIR TOP AS`, { kind: "invalid" });
   await extractTo(Bun.stdin.stream(), dir, { top, as, chown: true, log });
   return 0;
+}
+
+/**
+ * Mount points of the runtime's own filesystems in a running container
+ * (procfs, sysfs, the /dev tmpfs), whose contents are the kernel's, not the
+ * container's: a copy of a tree above them keeps them as empty
+ * directories, as a stopped container has them. Asked for by name they
+ * are copied like any directory.
+ */
+const KERNEL_MOUNTS = ["proc", "sys", "dev"];
+
+function* walkWithoutKernelMounts(view: MergedView, rel: string): Generator<FsNode> {
+  const rootDev = view.lookup("")?.st.dev;
+  const node = view.lookup(rel);
+  if (!node) return;
+  const prune = (n: FsNode) => KERNEL_MOUNTS.includes(n.rel) && n.st.isDirectory() && n.st.dev !== rootDev;
+  function* below(dir: FsNode): Generator<FsNode> {
+    for (const child of view.readdir(dir.rel)) {
+      yield child;
+      if (child.st.isDirectory() && !prune(child)) yield* below(child);
+    }
+  }
+  yield node;
+  if (node.st.isDirectory()) yield* below(node);
 }
 
 /** Nodes of `walk(rel)` with paths relative to `rel`. */
@@ -270,7 +250,6 @@ async function extractTo(tar: ReadableStream<Uint8Array>, dir: string, opts: Ext
 
 /** Copies host `src` (`-`: a tar from stdin) into the container at `destPath`. */
 export async function copyToContainer(rec: ContainerRecord, src: string, destPath: string, opts: CopyOptions, stdin?: ReadableStream<Uint8Array>): Promise<void> {
-  const runningDest = containerRel(destPath);
   let srcIsDir = true;
   let contents = false;
   let name = ".";
@@ -293,22 +272,9 @@ export async function copyToContainer(rec: ContainerRecord, src: string, destPat
     const owners = !opts.archive ? { owner: { uid: 0, gid: 0 } } : containerIdMaps(rec);
     tar = tarStream((tw) => writeTree(tw, renamed(view.walk(hostRel), hostRel), { ...owners, prefix: name }));
   }
-  if (isRunning(rec)) {
-    const isDir = (await (await execCapture(rec, ["test", "-d", `/${runningDest}`])).proc.exited) === 0;
-    let dir: string;
-    let as: string;
-    if (isDir) [dir, as] = [`/${runningDest}`, contents || src === "-" ? "" : name];
-    else {
-      if (destPath.endsWith("/")) throw new CtrError(`destination directory "${destPath}" does not exist in container ${rec.name}`, { kind: "not-found" });
-      if (srcIsDir && (await (await execCapture(rec, ["test", "-e", `/${runningDest}`])).proc.exited) === 0) throw new CtrError(`cannot copy a directory to "${destPath}": it is not a directory`, { kind: "invalid" });
-      [dir, as] = [`/${posix.dirname(runningDest)}`, posix.basename(runningDest)];
-    }
-    // A tar's top-level name can only be changed by writing it again under the new one.
-    const stream = as === name || src === "-" ? tar : renameTop(tar, name, as);
-    await execChecked(rec, ["tar", "-xf", "-", ...(opts.archive ? [] : ["-o"]), "-C", dir.replace(/\/\.$/, "/")], `cannot copy to "${destPath}" in container ${rec.name}`, stream);
-    return;
-  }
-  const view = containerView(rec);
+  // Running: written through the mounted tree (overlayfs does the copy-up); stopped: into the upper dir.
+  const live = isRunning(rec) ? liveRoot(rec) : undefined;
+  const view = live ? new MergedView([live]) : containerView(rec);
   // A symlink to a directory is followed as the container would follow it.
   const destRel = view.resolve(containerRel(destPath), true);
   if (destRel === undefined) throw new CtrError(`too many levels of symbolic links in "${destPath}" in container ${rec.name}`, { kind: "invalid" });
@@ -323,8 +289,8 @@ export async function copyToContainer(rec: ContainerRecord, src: string, destPat
     if (!view.lookup(parentRel)?.st.isDirectory()) throw new CtrError(`destination "/${parentRel}" is not a directory in container ${rec.name}`, { kind: "not-found" });
     as = posix.basename(destRel);
   }
-  copyUp(view, rec.rootfs.upperDir, parentRel);
-  await extractTo(tar, join(rec.rootfs.upperDir, parentRel), { top: name, as, chown: opts.archive && (inContainerUserns() || process.getuid?.() === 0), log: opts.log, upper: true });
+  if (!live) copyUp(view, rec.rootfs.upperDir, parentRel);
+  await extractTo(tar, join(live ?? rec.rootfs.upperDir, parentRel), { top: name, as, chown: opts.archive && (inContainerUserns() || process.getuid?.() === 0), log: opts.log, upper: !live });
 }
 
 /** Makes each directory of `rel` exist in the upper dir as it looks in the merged view, as overlayfs's copy-up would. */
@@ -341,26 +307,3 @@ function copyUp(view: MergedView, upperDir: string, rel: string): void {
     lutimens(upper, { sec: Math.floor(node.st.mtimeMs / 1000), nsec: 0 }, { sec: Math.floor(node.st.mtimeMs / 1000), nsec: 0 });
   }
 }
-
-/** The tar with its top-level name `from` written as `to` ("" drops it). */
-function renameTop(tar: ReadableStream<Uint8Array>, from: string, to: string): ReadableStream<Uint8Array> {
-  return tarStream(async (tw) => {
-    for await (const e of readTar(tar, { label: "copy" })) {
-      if (e.type === "unknown") continue;
-      const parts = e.path.split("/").filter((p) => p !== "" && p !== ".");
-      if (parts[0] !== from && from !== ".") continue;
-      const rest = from === "." ? parts : parts.slice(1);
-      const name = (to === "" ? rest : [to, ...rest]).join("/");
-      if (name === "") continue;
-      let linkname = e.linkpath;
-      if (e.type === "hardlink") {
-        const lp = e.linkpath.split("/").filter((p) => p !== "" && p !== ".");
-        linkname = (to === "" ? lp.slice(1) : [to, ...lp.slice(1)]).join("/");
-      }
-      const head = { name, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime.sec, linkname, devmajor: e.devmajor, devminor: e.devminor };
-      if (e.type === "file") await tw.addEntry({ ...head, size: e.size }, e.data());
-      else await tw.addEntry(head);
-    }
-  });
-}
-
