@@ -105,6 +105,31 @@ static void set_rlimits(const struct spec *spec)
     }
 }
 
+/* Before exec, so the container's first process (and what it forks)
+ * inherits it. Outside the initial user namespace only raising it is
+ * allowed (lowering needs CAP_SYS_RESOURCE there): a lower value is
+ * refused with EACCES, and the container runs with the current one, as
+ * crun does. */
+static void set_oom_score_adj(const struct spec *spec)
+{
+  char value[16];
+  int fd, len;
+
+  if (!spec->has_oom_score_adj)
+    return;
+  len = snprintf(value, sizeof value, "%d", spec->oom_score_adj);
+  fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    die_with_error(EXIT_ENGINE, "cannot open /proc/self/oom_score_adj");
+  if (write(fd, value, len) != len)
+    {
+      if (errno != EACCES && errno != EPERM)
+        die_with_error(EXIT_ENGINE, "cannot set the OOM score adjustment to %d", spec->oom_score_adj);
+      warn("cannot set the OOM score adjustment to %d: lowering it needs privileges outside the user namespace", spec->oom_score_adj);
+    }
+  close(fd);
+}
+
 static int mkdir_parents(const char *path, mode_t mode)
 {
   cleanup_free char *copy = xstrdup(path);
@@ -320,6 +345,7 @@ void container_exec_process(const struct container_start *start)
   const struct spec *spec = start->spec;
 
   set_rlimits(spec);
+  set_oom_score_adj(spec);
   enter_cwd(spec->cwd);
   /* Opened as root of the namespace, in the container's own devpts. */
   if (start->console_fd >= 0)

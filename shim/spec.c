@@ -163,6 +163,17 @@ static void load_process(struct spec *spec, const struct json *root)
     die(EXIT_ENGINE, CONFIG ": process.cwd must be an absolute path, not \"%s\"", spec->cwd);
   spec->no_new_privileges = get_bool(process, "noNewPrivileges", "process.noNewPrivileges");
   spec->terminal = get_bool(process, "terminal", "process.terminal");
+  if ((v = get_field(process, "oomScoreAdj", JSON_NUMBER, "process.oomScoreAdj", false)))
+    {
+      /* The literal, not the double: "1.5" or "1e3" are not the kernel's integers. */
+      char *end;
+      long n = strtol(v->number.text, &end, 10);
+      if (*end != '\0' || n < -1000 || n > 1000)
+        die(EXIT_ENGINE, CONFIG ": process.oomScoreAdj must be an integer from -1000 to 1000, not %s (at byte %zu)",
+            v->number.text, v->offset);
+      spec->has_oom_score_adj = true;
+      spec->oom_score_adj = (int) n;
+    }
 
   spec->uid = get_u32(user, "uid", "process.user.uid", true, 0);
   spec->gid = get_u32(user, "gid", "process.user.gid", true, 0);

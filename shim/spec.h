@@ -100,6 +100,8 @@ struct spec
   mode_t umask;
   bool no_new_privileges;
   bool terminal; /* process.terminal: a pty for stdio */
+  bool has_oom_score_adj;
+  int oom_score_adj; /* process.oomScoreAdj, -1000 to 1000 */
   struct caps_spec caps;
   struct rlimit_spec *rlimits;
   size_t n_rlimits;

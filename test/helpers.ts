@@ -18,7 +18,7 @@
  * });
  * ```
  */
-import { existsSync, lstatSync, readdirSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { constants, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -72,7 +72,10 @@ export async function newStore(): Promise<TestStore> {
   await mkdir(dataHome);
   await mkdir(runtimeDir, { mode: 0o700 });
   const dataDir = join(dataHome, "ctr");
-  const cleanup = () => removeTree(root);
+  const cleanup = async () => {
+    stopNetworkHolders(runtimeDir);
+    await removeTree(root);
+  };
   return {
     root,
     dataHome,
@@ -83,6 +86,30 @@ export async function newStore(): Promise<TestStore> {
     cleanup,
     [Symbol.asyncDispose]: cleanup,
   };
+}
+
+/**
+ * Ends the network holders (and with them their slirp4netns) that ctr
+ * started for a store: the default network's starts with the first
+ * container and otherwise outlives the store.
+ */
+function stopNetworkHolders(runtimeDir: string): void {
+  const root = join(runtimeDir, "ctr", "networks");
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const d of dirs) {
+    try {
+      const pid = Number(readFileSync(join(root, d, "holder.pid"), "utf8").trim());
+      // Only a holder of this store: its command line names its directory.
+      if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(join(root, d))) process.kill(pid, "SIGTERM");
+    } catch {
+      // no holder there, or it has ended
+    }
+  }
 }
 
 async function removeTree(dir: string): Promise<void> {

@@ -18,7 +18,7 @@ const BIG = `${REGISTRY}/ctrtest/big:latest`;
 const BIG_LAYER_BYTES = 12 * 1024 * 1024;
 
 /** Where a writer may leave partial content for the next writer to sweep. */
-const TEMP_AREAS = ["storage/blobs/ingest/", "storage/layers/incoming/", "storage/leases/"];
+const TEMP_AREAS = ["storage/blobs/ingest/", "storage/layers/incoming/", "storage/leases/", "storage/image-holds/"];
 
 function storage(store: TestStore, ...parts: string[]): string {
   return join(store.dataDir, "storage", ...parts);

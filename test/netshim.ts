@@ -17,6 +17,7 @@ import {
   netDetachArgv,
   netHolderArgv,
   parseHolderReady,
+  shimPath,
   startShim,
   type NetAttachment,
   type NetHolderConfig,
@@ -26,8 +27,16 @@ import { userIdMaps } from "../src/runtime/subid.ts";
 import { REPO_ROOT } from "./helpers.ts";
 
 export const SHIM = process.env.CTR_SHIM || join(REPO_ROOT, "build", "ctr-shim");
-// startShim finds the shim through the same variable.
-process.env.CTR_SHIM = SHIM;
+// startShim, in this process, finds the shim through CTR_SHIM and keeps the
+// first answer. The variable must not stay set: every later test's ctr
+// inherits this process's environment and would run this shim instead of
+// the one embedded in the binary under test.
+{
+  const given = process.env.CTR_SHIM;
+  process.env.CTR_SHIM = SHIM;
+  await shimPath("/nonexistent");
+  if (given === undefined) delete process.env.CTR_SHIM;
+}
 
 const BUSYBOX = "/bin/busybox";
 const APPLETS = ["sh", "ip", "wget", "httpd", "sleep", "cat", "echo", "ls"];

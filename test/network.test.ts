@@ -1,12 +1,13 @@
 /**
- * Networking as the unprivileged user: slirp4netns gives each container
- * outbound access (default), `none` only loopback, `host` the host's
- * interfaces; `-p` publishes ports through slirp4netns's API.
+ * Networking as the unprivileged user: the shared default network gives
+ * outbound access (test/network-default.test.ts has more), `slirp4netns`
+ * a slirp4netns of the container's own, `none` only loopback, `host` the
+ * host's interfaces; `-p` publishes ports through slirp4netns's API.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { ctr, ctrOk, newStore, type TestStore } from "./helpers.ts";
+import { eventually, fetchRetrying, freePort } from "./wait.ts";
 
 let store: TestStore;
 
@@ -24,21 +25,6 @@ afterAll(async () => {
 
 const WWW = "mkdir -p /www && echo hello from httpd > /www/index.html && exec httpd -f -p 80 -h /www";
 
-/** Fetches until the server answers (it starts after `run -d` returns), at most ~10 s. */
-async function fetchRetrying(url: string): Promise<string> {
-  let last: unknown;
-  for (let i = 0; i < 100; i++) {
-    try {
-      const res = await fetch(url);
-      return await res.text();
-    } catch (err) {
-      last = err;
-      await Bun.sleep(100);
-    }
-  }
-  throw last;
-}
-
 /** Pids of the slirp4netns processes serving the container whose init is `pid` (its last arguments are `PID tap0`). */
 function slirpFor(pid: number): number[] {
   const out: number[] = [];
@@ -54,27 +40,15 @@ function slirpFor(pid: number): number[] {
   return out;
 }
 
-/** Retries `check` until it holds, at most ~5 s. */
-async function eventually(check: () => boolean | Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 50; i++) {
-    if (await check()) return true;
-    await Bun.sleep(100);
-  }
-  return false;
-}
-
-/** A free TCP port on the host, as the kernel picks one. */
-async function freePort(): Promise<number> {
-  const server: Server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 describe("network modes", () => {
-  test("the default network has tap0 with slirp4netns's address and its DNS forwarder", async () => {
-    const r = await ctrOk(["run", "--rm", "busybox", "sh", "-c", "ip -o -4 addr show tap0; cat /etc/resolv.conf"], { store });
+  test("the default network gives eth0 an address on 10.88.0.0/24 and slirp4netns's DNS forwarder there", async () => {
+    const r = await ctrOk(["run", "--rm", "busybox", "sh", "-c", "ip -o -4 addr show eth0; cat /etc/resolv.conf"], { store });
+    expect(r.stdout).toMatch(/inet 10\.88\.0\.\d+\/24/);
+    expect(r.stdout).toContain("nameserver 10.88.0.3");
+  });
+
+  test("--network slirp4netns has tap0 with slirp4netns's address and its DNS forwarder", async () => {
+    const r = await ctrOk(["run", "--rm", "--network", "slirp4netns", "busybox", "sh", "-c", "ip -o -4 addr show tap0; cat /etc/resolv.conf"], { store });
     expect(r.stdout).toContain("inet 10.0.2.100/24");
     expect(r.stdout).toContain("nameserver 10.0.2.3");
   });
@@ -109,9 +83,13 @@ describe("network modes", () => {
     const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("hello from the host\n") });
     try {
       const url = `http://10.0.2.2:${server.port}/`;
-      const denied = await ctr(["run", "--rm", "alpine", "wget", "-q", "-O", "-", url], { store });
+      const denied = await ctr(["run", "--rm", "--network", "slirp4netns", "alpine", "wget", "-q", "-O", "-", url], { store });
       expect(denied.code).toBe(1);
       expect(denied.stderr).toContain("Network is unreachable");
+      // The shared default network's slirp4netns keeps it closed to all: its gateway is not the host.
+      const shared = await ctr(["run", "--rm", "alpine", "wget", "-q", "-O", "-", `http://10.88.0.2:${server.port}/`], { store });
+      expect(shared.code).toBe(1);
+      expect(shared.stderr).toContain("Network is unreachable");
       const allowed = await ctrOk(["run", "--rm", "--network", "slirp4netns:allow_host_loopback=true", "alpine", "wget", "-q", "-O", "-", url], { store });
       expect(allowed.stdout).toBe("hello from the host\n");
       const byName = await ctrOk(["run", "--rm", "--add-host", "host.containers.internal:host-gateway", "alpine", "wget", "-q", "-O", "-", `http://host.containers.internal:${server.port}/`], { store });
@@ -148,9 +126,9 @@ describe("published ports", () => {
     throw new Error(`host port ${hostPort} stayed bound after the container was removed`);
   }, 30000);
 
-  test("killing the monitor ends slirp4netns and frees the container's ports", async () => {
+  test("--network slirp4netns: killing the monitor ends the container's slirp4netns and frees its ports", async () => {
     const hostPort = await freePort();
-    await ctrOk(["run", "-d", "--name", "orphan", "-p", `127.0.0.1:${hostPort}:80`, "busybox", "sh", "-c", WWW], { store });
+    await ctrOk(["run", "-d", "--name", "orphan", "--network", "slirp4netns", "-p", `127.0.0.1:${hostPort}:80`, "busybox", "sh", "-c", WWW], { store });
     expect(await fetchRetrying(`http://127.0.0.1:${hostPort}/`)).toBe("hello from httpd\n");
     const [doc] = JSON.parse((await ctrOk(["inspect", "orphan"], { store })).stdout) as { State: { Pid: number; ConmonPid: number } }[];
     expect(slirpFor(doc!.State.Pid)).toHaveLength(1);

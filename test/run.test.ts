@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CTR_BIN, ctr, newStore, REGISTRY, type TestStore } from "./helpers.ts";
+import { CTR_BIN, ctr, ctrOk, newStore, REGISTRY, type TestStore } from "./helpers.ts";
 
 let store: TestStore;
 
@@ -150,6 +150,26 @@ describe("run flags for what runs inside", () => {
     const bad = await ctr(["run", "--rm", "--ulimit", "nofile", "alpine", "true"], { store });
     expect(bad.code).toBe(125);
     expect(bad.stderr).toContain('"nofile"');
+  });
+
+  test("--oom-score-adj sets the process's score; rootless, a lower one warns and runs", async () => {
+    const raised = await ctr(["run", "--rm", "--oom-score-adj", "500", "alpine", "cat", "/proc/self/oom_score_adj"], { store });
+    expect(raised).toMatchObject({ code: 0, stdout: "500\n" });
+    // Children inherit it: the whole container is the kernel's first choice.
+    const child = await ctr(["run", "--rm", "--oom-score-adj", "1000", "alpine", "sh", "-c", "cat /proc/self/oom_score_adj"], { store });
+    expect(child.stdout).toBe("1000\n");
+    const before = readFileSync("/proc/self/oom_score_adj", "utf8").trim();
+    const lowered = await ctr(["run", "--rm", "--oom-score-adj", "-500", "alpine", "cat", "/proc/self/oom_score_adj"], { store });
+    expect(lowered.code).toBe(0);
+    expect(lowered.stderr).toContain("WARN: cannot set the OOM score adjustment to -500");
+    expect(lowered.stdout).toBe(`${before}\n`);
+
+    const name = `oom-${process.pid}`;
+    await ctrOk(["create", "--name", name, "--oom-score-adj", "300", "alpine", "true"], { store });
+    expect((await ctrOk(["inspect", "-f", "{{.HostConfig.OomScoreAdj}}", name], { store })).stdout).toBe("300\n");
+    await ctrOk(["create", "--name", `${name}-none`, "alpine", "true"], { store });
+    expect((await ctrOk(["inspect", "-f", "{{.HostConfig.OomScoreAdj}}", `${name}-none`], { store })).stdout).toBe("0\n");
+    await ctr(["rm", name, `${name}-none`], { store });
   });
 
   test("--read-only makes the root read-only, before or after other flags", async () => {

@@ -195,6 +195,34 @@ describe("system prune", () => {
   });
 });
 
+describe("system prune and networks", () => {
+  test("removes the networks no container uses, keeps those in use and the default one", async () => {
+    const store = await freshStore();
+    await ctrOk(["pull", "-q", "alpine"], { store });
+    await ctrOk(["network", "create", "idle-net"], { store });
+    await ctrOk(["network", "create", "stopped-net"], { store });
+    await ctrOk(["network", "create", "busy-net"], { store });
+    await ctrOk(["run", "-d", "--name", "busy", "--network", "busy-net", "alpine", "sleep", "600"], { store });
+    await ctrOk(["create", "--name", "stopped", "--network", "stopped-net", "alpine", "true"], { store });
+
+    const warning = await ctr(["system", "prune"], { store, stdin: "n\n" });
+    expect(warning.stderr).toContain("\t- all networks not used by at least one container\n");
+    expect((await ctrOk(["network", "ls", "--format", "{{.Name}}"], { store })).stdout).toBe("busy-net\nidle-net\npodman\nstopped-net\n");
+
+    // The stopped container goes first, so its network is unused by then, as in podman.
+    const r = await ctrOk(["system", "prune", "-f"], { store });
+    expect(r.stdout).toContain("Deleted Containers\n");
+    expect(r.stdout).toMatch(/Deleted Networks\n(idle-net\nstopped-net|stopped-net\nidle-net)\n/);
+    expect(r.stdout.indexOf("Deleted Networks")).toBeGreaterThan(r.stdout.indexOf("Deleted Containers"));
+    expect((await ctrOk(["network", "ls", "--format", "{{.Name}}"], { store })).stdout).toBe("busy-net\npodman\n");
+    await ctrOk(["exec", "busy", "true"], { store });
+
+    // Nothing left to prune: no section at all.
+    const again = await ctrOk(["system", "prune", "-f"], { store });
+    expect(again.stdout).not.toContain("Deleted Networks");
+  });
+});
+
 describe("system reset", () => {
   test("asks, then removes every container, image, volume and network; the empty store works again", async () => {
     const store = await freshStore();

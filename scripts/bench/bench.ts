@@ -476,8 +476,9 @@ function setup(): Bench {
 
 /** Stops what the bench started, kills podman's pause process, removes the work directory. */
 function teardown(b: Bench): void {
-  const running = asUser(b, ctr(b, "ps", "-q", "--no-trunc")).stdout.split("\n").filter(Boolean);
-  if (running.length) asUser(b, ctr(b, "rm", "-f", ...running));
+  // system reset ends the network holders (and their slirp4netns) too, which
+  // removing the containers alone would leave running.
+  asUser(b, ctr(b, "system", "reset", "-f"));
   // Every podman container holds a lock in a segment shared by all of the
   // user's podman stores (/dev/shm/libpod_rootless_lock_UID, 2048 locks):
   // deleting the store without `podman rm` would leak them, and a few runs

@@ -10,7 +10,7 @@ export function registerAttach(cli: CAC, ctx: CommandContext): void {
     .command("attach <container>", "Attach to a running container")
     .option("--detach-keys <keys>", "Key sequence for detaching (default ctrl-p,ctrl-q)")
     .option("--no-stdin", "Do not attach STDIN")
-    .option("--sig-proxy <bool>", "Accepted for compatibility")
+    .option("--sig-proxy", "Accepted for compatibility (--sig-proxy=false)")
     .action(async (container: string, o: Record<string, unknown>) => {
       const rec = containerStore().get(String(container));
       const end = await attachContainer(rec, {

@@ -19,6 +19,6 @@ export const PASS_THROUGH_VERBS = new Set(["run", "create", "exec", "top"]);
 
 /**
  * What a lone `-` argument (stdin/stdout, as in `import -` and `cp - C:/d`)
- * reaches verbs as: mri, under cac, drops `-` and every argument after it.
+ * reaches verbs as (main.ts maps it): a marker no real path can equal.
  */
 export const STDIO_ARG = "\u0000-";

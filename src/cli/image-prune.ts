@@ -13,7 +13,7 @@ export function registerImagePrune(cli: CAC, ctx: CommandContext): void {
     .option("-a, --all", "Remove all images not used by a container, not only dangling ones")
     .option("-f, --force", "Do not prompt for confirmation (ctr never prompts)")
     .action(async (o: Record<string, unknown>) => {
-      const removed = await pruneImages(openImageContext(), { all: bool(o.all), containers: containerUses(containerStore()) });
+      const removed = await pruneImages(openImageContext(), { all: bool(o.all), containers: () => containerUses(containerStore()) });
       for (const id of removed) ctx.out(id);
       return 0;
     });

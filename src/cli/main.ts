@@ -4,11 +4,11 @@
  * (125 engine error, 126 cannot execute, 127 not found, else the
  * container's own status).
  */
-import { cac, type CAC } from "cac";
+import { cac, type CAC, type Command } from "cac";
 import { CtrError, errorText, EXIT_ENGINE } from "../errors.ts";
 import { setPathOverrides } from "../paths.ts";
 import { VERSION } from "../version.ts";
-import { firstPositional } from "./argv.ts";
+import { firstPositional, flagTable, parseArgs, type FlagTable } from "./argv.ts";
 import { PASS_THROUGH_VERBS, STDIO_ARG, type CommandContext } from "./command.ts";
 import { str } from "./options.ts";
 
@@ -165,74 +165,16 @@ function rewriteTwoWordVerb(args: string[]): string[] {
   return verb ? [...args.slice(0, at), verb, ...args.slice(at + 2)] : args;
 }
 
-/** Splits off what follows a pass-through verb's first positional (see argv.ts). */
-function splitArgv(cli: CAC, args: string[]): { head: string[]; rest: string[] } {
-  const verbAt = firstPositional(args, { takesValue: GLOBAL_VALUE_FLAGS });
-  if (verbAt < 0) return { head: args, rest: [] };
-  const sub = verbAt;
-  const name = args[sub]!;
-  if (!PASS_THROUGH_VERBS.has(name)) return { head: args, rest: [] };
-  const cmd = cli.commands.find((c) => c.name.split(" ")[0] === name);
-  const takesValue = new Set<string>(GLOBAL_VALUE_FLAGS);
-  for (const o of cmd?.options ?? []) if (o.required !== undefined) for (const n of o.names) takesValue.add(n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
-  takesValue.add("h"); // -h is --hostname for run/create, as in docker
-  const tail = args.slice(sub + 1);
-  const pos = firstPositional(tail, { takesValue });
-  // mri (under cac) knows boolean flags by their camelCase names only, so
-  // `--read-only IMAGE` would take IMAGE as the flag's value.
-  const booleans = new Set((cmd?.options ?? []).filter((o) => o.required === undefined).flatMap((o) => o.rawName.match(/--[a-z]+(?:-[a-z]+)+/g) ?? []));
-  const fix = (a: string[]) => fixHostnameFlag(a).map((x) => (booleans.has(x) ? `${x}=true` : x));
-  if (pos < 0) return { head: [...args.slice(0, sub + 1), ...fix(tail)], rest: [] };
-  return { head: [...args.slice(0, sub + 1), ...fix(tail.slice(0, pos + 1))], rest: tail.slice(pos + 1) };
-}
-
 /**
- * Refuses flags the verb does not have, with docker's wording. cac's own
- * check runs after mri has already turned `--no-such-flag` into `suchFlag`,
- * which names the wrong flag. Returns `head` with hyphenated boolean flags
- * spelled `--flag=true`: cac hands mri camelCased names, so mri does not
- * know `--all-tags` is boolean and would take the next argument as its value.
+ * The flags `cmd` (and ctr itself) accepts. `-h` is help, except where the
+ * verb has `--hostname` (run, create): there it is the hostname, as in
+ * docker, and help is `--help` only.
  */
-function checkFlags(cli: CAC, head: string[]): string[] {
-  const verbAt = firstPositional(head, { takesValue: GLOBAL_VALUE_FLAGS });
-  const verb = verbAt >= 0 ? head[verbAt] : undefined;
-  const cmd = cli.commands.find((c) => c.name.split(" ")[0] === verb || c.aliasNames.includes(verb ?? ""));
-  const known = new Set<string>(["--help", "-h"]);
-  const takesValue = new Set<string>();
-  for (const o of [...cli.globalCommand.options, ...(cmd?.options ?? [])]) {
-    const flags = o.rawName.match(/--?[A-Za-z0-9-]+/g) ?? [];
-    for (const f of flags) {
-      known.add(f);
-      if (o.required !== undefined) takesValue.add(f);
-    }
-  }
-  const out = [...head];
-  for (let i = 0; i < head.length; i++) {
-    const a = head[i]!;
-    if (a === "--") break;
-    if (!a.startsWith("-") || a === "-") continue;
-    if (a.startsWith("--")) {
-      const name = a.split("=")[0]!;
-      if (!known.has(name)) throw new CtrError(`unknown flag: ${name}`, { kind: "invalid" });
-      if (!a.includes("=") && takesValue.has(name)) i++;
-      else if (!a.includes("=") && name.slice(2).includes("-") && !name.startsWith("--no-")) out[i] = `${name}=true`;
-      continue;
-    }
-    for (let j = 1; j < a.length; j++) {
-      const f = `-${a[j]}`;
-      if (!known.has(f)) throw new CtrError(`unknown shorthand flag: '${a[j]}' in ${a}`, { kind: "invalid" });
-      if (takesValue.has(f)) {
-        if (j === a.length - 1) i++;
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-/** cac reserves -h for help; docker's run/create use it for --hostname. */
-function fixHostnameFlag(args: string[]): string[] {
-  return args.map((a) => (a === "-h" ? "--hostname" : a));
+function flagsOf(cli: CAC, cmd: Command | undefined): FlagTable {
+  const table = flagTable([...cli.globalCommand.options, ...(cmd?.options ?? [])]);
+  const hostname = table.get("--hostname");
+  if (hostname) table.set("-h", hostname);
+  return table;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -257,17 +199,25 @@ export async function main(argv: string[]): Promise<number> {
     }
     const args = rewriteTwoWordVerb(argv);
     const verbAt = firstPositional(args, { takesValue: GLOBAL_VALUE_FLAGS });
-    const cli = buildCli(ctx, await registersFor(verbAt >= 0 ? args[verbAt] : undefined));
-    const { head, rest } = splitArgv(cli, args);
-    ctx.rest = rest;
-    const parsed = cli.parse(["ctr", "ctr", ...checkFlags(cli, head).map((a) => (a === "-" ? STDIO_ARG : a))], { run: false });
+    const verb = verbAt >= 0 ? args[verbAt]! : undefined;
+    const cli = buildCli(ctx, await registersFor(verb));
+    const cmd = verb === undefined ? undefined : cli.commands.find((c) => c.isMatched(verb));
+    if (verb !== undefined && !cmd) throw new CtrError(`unrecognized command "ctr ${verb}": try "ctr --help"`, { kind: "invalid" });
+    // Only the verb goes through cac (it picks the command, prints help, checks arguments): see argv.ts.
+    const parsed = parseArgs(args, flagsOf(cli, cmd), { passThroughAfter: verb !== undefined && PASS_THROUGH_VERBS.has(verb) ? 2 : undefined });
+    ctx.rest = parsed.rest;
     setPathOverrides({ root: str(parsed.options.root), runroot: str(parsed.options.runroot) });
-    if (parsed.options.help) return 0;
+    if (parsed.options.help === true) {
+      cli.parse(["ctr", "ctr", ...(verb === undefined ? [] : [verb]), "--help"], { run: false });
+      return 0;
+    }
+    cli.parse(["ctr", "ctr", ...(verb === undefined ? [] : [verb])], { run: false });
     if (!cli.matchedCommand) {
-      if (parsed.args.length > 0) throw new CtrError(`unrecognized command "ctr ${parsed.args[0]}": try "ctr --help"`, { kind: "invalid" });
       cli.outputHelp();
       return 0;
     }
+    cli.args = parsed.positionals.slice(1).map((a) => (a === "-" ? STDIO_ARG : a));
+    Object.assign(cli.options, parsed.options);
     const code = await cli.runMatchedCommand();
     return typeof code === "number" ? code : 0;
   } catch (err) {

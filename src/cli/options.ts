@@ -1,7 +1,8 @@
 /**
- * Coerces what cac parsed into the types ctr wants. cac (through mri) turns
- * `--name 123` into a number and a repeated flag into an array; docker's
- * CLI treats the last of a repeated single-value flag as the value.
+ * Reads option values as verbs want them. Values arrive as typed, strings
+ * (see `parseArgs` in argv.ts); a repeated flag is the list of its values,
+ * and docker's CLI treats the last of a repeated single-value flag as the
+ * value. Booleans are true or false.
  */
 import { CtrError } from "../errors.ts";
 

@@ -40,7 +40,7 @@ export function registerRmi(cli: CAC, ctx: CommandContext): void {
         try {
           const lines = await removeImage(images, t, {
             force: force || bool(o.all),
-            containers: containerUses(store),
+            containers: () => containerUses(store),
             removeContainer: (id) => removeContainer(store.get(id), true),
           });
           for (const l of lines) ctx.out(l);
@@ -51,7 +51,7 @@ export function registerRmi(cli: CAC, ctx: CommandContext): void {
           code = kind === "not-found" ? 1 : kind === "conflict" ? 2 : 125;
         }
       }
-      await collectAfterRemove(images, containerUses(store));
+      await collectAfterRemove(images, () => containerUses(store));
       return code;
     });
 }

@@ -1,6 +1,7 @@
 /** The flags `run` and `create` share, and their translation into {@link CreateOptions}. */
 import type { Command } from "cac";
 import { CtrError } from "../errors.ts";
+import { terminalProgress, type ProgressReporter } from "../image/progress.ts";
 import { parseRestartPolicy, type CreateOptions, type PullPolicy } from "../runtime/container.ts";
 import { parseUlimit } from "../runtime/spec.ts";
 import { parseNetworkModes } from "../network/mode.ts";
@@ -39,10 +40,11 @@ export function containerFlags(cmd: Command): Command {
     .option("--ulimit <limit>", "Resource limit, NAME=SOFT[:HARD]")
     .option("--init", "Run an init inside the container that forwards signals and reaps processes")
     .option("--detach-keys <keys>", "Key sequence for detaching (default ctrl-p,ctrl-q)")
-    .option("--sig-proxy <bool>", "Proxy received signals to the container (default true)")
-    .option("--network <mode>", "Network mode: slirp4netns (default, also private), none, host, or networks by name (NAME[,NAME…])")
+    .option("--sig-proxy", "Proxy received signals to the container (default true; --sig-proxy=false turns it off)")
+    .option("--network <mode>", "Network mode: bridge (default: the shared network podman; also private), slirp4netns[:allow_host_loopback=true], pasta[:OPTIONS], none, host, container:NAME, or networks by name (NAME[,NAME…])")
     .option("--net <mode>", "Same as --network")
     .option("-p, --publish <spec>", "Publish a container's port: [ip:][hostPort:]containerPort[/tcp|udp]")
+    .option("-P, --publish-all", "Publish every port the image EXPOSEs on a random host port")
     .option("--network-alias <alias>", "Add a network-scoped alias for the container (user-defined networks)")
     .option("--ip <address>", "IPv4 address on the user-defined network")
     .option("--link <container>", "Add a link to another container on a shared network: NAME[:ALIAS]")
@@ -66,7 +68,8 @@ export function containerFlags(cmd: Command): Command {
     .option("--cpuset-mems <list>", "Memory nodes in which to allow execution (ignored)")
     .option("--pids-limit <n>", "Process limit, -1 for unlimited (ignored)")
     .option("--blkio-weight <n>", "Block IO weight 10-1000 (ignored)")
-    .option("--oom-kill-disable", "Disable the OOM killer (ignored)");
+    .option("--oom-kill-disable", "Disable the OOM killer (ignored)")
+    .option("--oom-score-adj <n>", "Tune the container's OOM preference, -1000 to 1000 (rootless: only raised)");
 }
 
 /** `-m 10m`, `--memory 1.5g`, `512MiB` as docker's RAMInBytes reads them. */
@@ -143,24 +146,23 @@ function usernsMode(v: string | undefined): string | undefined {
 }
 
 /**
- * `--entrypoint ""` (docker's way to clear the image's entrypoint) reaches
- * us as 0: mri turns values that look numeric, the empty one included,
- * into numbers. The raw arguments tell it from a literal `--entrypoint 0`.
+ * The automatic pull's progress, drawn as `ctr pull` draws it when stderr is
+ * a terminal (podman does the same for run and create); elsewhere the plain
+ * "Copying blob" lines. Close it once the container is created.
  */
-function entrypointFlag(v: unknown): string | undefined {
-  if (v !== 0) return str(v);
-  const args = process.argv;
-  const at = args.findIndex((a) => a === "--entrypoint" || a.startsWith("--entrypoint="));
-  return args[at] === "--entrypoint=" || (args[at] === "--entrypoint" && args[at + 1] === "") ? "" : "0";
+export function pullProgress(): ProgressReporter | undefined {
+  // A terminal that reports no size (0 columns) gets the default width, not 20-column lines.
+  return process.stderr.isTTY ? terminalProgress((t) => process.stderr.write(t), process.stderr.columns || undefined, process.stderr.rows || undefined) : undefined;
 }
 
 export function createOptions(image: string, o: Record<string, unknown>, ctx: CommandContext): CreateOptions {
   const rm = bool(o.rm);
+  const oomScoreAdj = str(o.oomScoreAdj);
   return {
     image,
     args: ctx.rest,
     name: str(o.name),
-    entrypoint: entrypointFlag(o.entrypoint),
+    entrypoint: str(o.entrypoint),
     env: [...readEnvFiles(list(o.envFile)), ...expandEnv(list(o.env))],
     workdir: str(o.workdir),
     user: str(o.user),
@@ -181,6 +183,7 @@ export function createOptions(image: string, o: Record<string, unknown>, ctx: Co
       privileged: bool(o.privileged),
       noNewPrivileges: securityOpts(list(o.securityOpt)),
       rlimits: list(o.ulimit).map(parseUlimit),
+      oomScoreAdj: oomScoreAdj === undefined ? undefined : numberFlag("oom-score-adj", oomScoreAdj, (n) => n >= -1000 && n <= 1000),
     },
     init: bool(o.init),
     network: {
@@ -192,6 +195,7 @@ export function createOptions(image: string, o: Record<string, unknown>, ctx: Co
     },
     // Checked here so that a bad spec creates nothing.
     publish: list(o.publish).map((p) => (parsePortSpec(p), p)),
+    publishAll: bool(o.publishAll),
     addHosts: list(o.addHost).map(parseAddHost),
     mounts: parseMountFlags({ volume: list(o.volume), mount: list(o.mount), tmpfs: list(o.tmpfs) }),
     volumesFrom: list(o.volumesFrom),

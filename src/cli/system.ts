@@ -124,6 +124,7 @@ function registerPrune(cli: CAC, ctx: CommandContext): void {
         const warning = [
           "WARNING! This command removes:",
           "\t- all stopped containers",
+          "\t- all networks not used by at least one container",
           ...(volumes ? ["\t- all volumes not used by at least one container"] : []),
           all ? "\t- all images without at least one container associated with them" : "\t- all dangling images",
           "",
@@ -140,6 +141,7 @@ function registerPrune(cli: CAC, ctx: CommandContext): void {
         for (const i of items) ctx.out(i);
       };
       section("Deleted Containers", r.containers);
+      section("Deleted Networks", r.networks);
       section("Deleted Volumes", r.volumes);
       section("Deleted Images", r.images);
       ctx.out(`Total reclaimed space: ${humanSize(r.bytes)}`);

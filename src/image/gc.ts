@@ -3,7 +3,8 @@
  *
  * Runs under `gc.lock` and does nothing while a pull or load holds a lease
  * (see `store/leases.ts`), so content committed by a writer that has not yet
- * named its image is never taken away from under it.
+ * named its image is never taken away from under it. The image a container
+ * is being created from (a hold, same file) keeps its layers and config.
  */
 import { withLock } from "../fs-util.ts";
 import type { Index, Manifest } from "../oci/image.ts";
@@ -18,15 +19,18 @@ export interface GcResult {
 }
 
 /**
- * @param keepLayers DiffIDs to keep even without an image (layers of containers whose image was force-removed)
+ * @param keepLayers DiffIDs to keep even without an image (layers of containers whose image was
+ *   force-removed); a function is called under the lock, after the holds are read, so that a
+ *   container whose hold ended meanwhile is seen by its record
  */
-export async function collectGarbage(ctx: ImageContext, keepLayers: Iterable<string> = []): Promise<GcResult> {
+export async function collectGarbage(ctx: ImageContext, keepLayers: Iterable<string> | (() => Iterable<string>) = []): Promise<GcResult> {
   return withLock(ctx.leases.lockFile, async () => {
     const result: GcResult = { ran: false, layers: 0, blobs: 0, bytes: 0 };
     if (ctx.leases.anyLive()) return result;
     result.ran = true;
-    const layers = new Set(keepLayers);
-    const blobs = new Set<string>();
+    const held = ctx.leases.held();
+    const layers = new Set([...held.layers, ...(typeof keepLayers === "function" ? keepLayers() : keepLayers)]);
+    const blobs = new Set<string>(held.images);
     for (const img of ctx.images.list()) {
       for (const d of img.layers) layers.add(d);
       for (const d of [img.id, img.manifestDigest, img.indexDigest]) if (d) blobs.add(d);

@@ -4,12 +4,12 @@
  * end per network), written when it starts and on connect/disconnect.
  * Read by inspect, ps, the hosts files of its peers, and the IP sweep.
  */
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../fs-util.ts";
 import { ctrPaths } from "../paths.ts";
 import { ContainerStore, type ContainerRecord } from "../runtime/container-store.ts";
-import { readLiveState } from "../runtime/state.ts";
+import { containerStateDir, readLiveState } from "../runtime/state.ts";
 
 export interface Endpoint {
   networkId: string;
@@ -28,12 +28,34 @@ export interface Endpoint {
 export type Endpoints = Record<string, Endpoint>;
 
 
-export function containerStateDir(id: string): string {
-  return join(ctrPaths().runtime, "containers", id);
-}
+export { containerStateDir };
 
 export function allContainers(): ContainerRecord[] {
   return new ContainerStore(ctrPaths().data).list();
+}
+
+/**
+ * The containers that run now, found through their state dirs: only their
+ * records are read, not those of every container in the store.
+ */
+export function runningContainers(): ContainerRecord[] {
+  let ids: string[];
+  try {
+    ids = readdirSync(join(ctrPaths().runtime, "containers"));
+  } catch {
+    return [];
+  }
+  const store = new ContainerStore(ctrPaths().data);
+  const out: ContainerRecord[] = [];
+  for (const id of ids) {
+    if (!/^[0-9a-f]{64}$/.test(id) || !isRunning(id)) continue;
+    try {
+      out.push(store.get(id));
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return out;
 }
 
 function file(stateDir: string): string {
@@ -90,8 +112,8 @@ const STARTING_GRACE_MS = 30_000;
  * container is gone, has ended, or its monitor was killed; or it never
  * got past starting (its endpoints written long ago, no monitor).
  */
-export function holdsNothing(id: string, records: ContainerRecord[]): boolean {
-  if (!records.some((r) => r.id === id)) return true;
+export function holdsNothing(id: string): boolean {
+  if (!existsSync(join(ctrPaths().data, "containers", id, "container.json"))) return true;
   const stateDir = containerStateDir(id);
   const s = readLiveState(stateDir).status;
   if (s === "running" || s === "restarting") return false;

@@ -22,6 +22,15 @@ test("renderPeers: --link NAME:ALIAS adds the alias to the linked peer", () => {
   expect(renderPeers({ id: A, networks: ["n1"], links: ["redis:kv"] }, peers)).toEqual([`10.89.1.5\tredis ${"b".repeat(12)} cache kv`]);
 });
 
+test("renderPeers: the default network gives no names, only --link targets", () => {
+  const onDefault: Peer[] = [
+    { network: "podman", id: B, name: "redis", ip: "10.88.0.5", aliases: [] },
+    { network: "podman", id: C, name: "db", ip: "10.88.0.6", aliases: [] },
+  ];
+  expect(renderPeers({ id: A, networks: ["podman"] }, onDefault)).toEqual([]);
+  expect(renderPeers({ id: A, networks: ["podman"], links: ["db:data"] }, onDefault)).toEqual([`10.88.0.6	db ${"c".repeat(12)} data`]);
+});
+
 test("replacePeerSection: keeps what precedes the marker, replaces what follows", () => {
   const base = "127.0.0.1\tlocalhost\n10.0.0.9\textra\n";
   const once = replacePeerSection(base, ["10.89.1.5\tredis"]);

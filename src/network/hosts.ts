@@ -5,6 +5,8 @@
  * line. When a container starts, stops, connects or disconnects, the
  * files of the containers on its networks are rewritten in place
  * (truncate and write: the file is bind-mounted, a rename would not show).
+ * The default network gives no names, as docker's default bridge: only
+ * `--link` targets there, written once when the container starts.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,7 +14,8 @@ import { withLock } from "../fs-util.ts";
 import { ctrPaths } from "../paths.ts";
 import type { ContainerRecord } from "../runtime/container-store.ts";
 import { etcFilesIn } from "../runtime/etc-files.ts";
-import { allContainers, containerStateDir, isRunning, networksOf, readEndpoints } from "./endpoints.ts";
+import { containerStateDir, networksOf, readEndpoints, runningContainers } from "./endpoints.ts";
+import { DEFAULT_NETWORK } from "./store.ts";
 
 /** Everything below this line in a managed hosts file is ctr's to rewrite. */
 export const PEERS_MARKER = "# ctr network peers";
@@ -48,6 +51,7 @@ export function renderPeers(self: { id: string; networks: string[]; links?: stri
     for (const p of peers) {
       if (p.network !== network || p.id === self.id) continue;
       const linked = links.filter(([n]) => n === p.name || p.id.startsWith(n)).map(([, alias]) => alias);
+      if (network === DEFAULT_NETWORK && linked.length === 0) continue;
       const names = [...new Set([p.name, p.id.slice(0, 12), ...p.aliases, ...linked])];
       lines.push(`${p.ip}\t${names.join(" ")}`);
     }
@@ -62,12 +66,12 @@ export function replacePeerSection(text: string, lines: string[]): string {
   return `${head}${PEERS_MARKER}\n${lines.map((l) => `${l}\n`).join("")}`;
 }
 
-/** Every running container's endpoints on user-defined networks. */
-export function runningPeers(records: ContainerRecord[] = allContainers()): Peer[] {
+/** The endpoints on user-defined networks of `running` (the containers that run). */
+export function runningPeers(running: ContainerRecord[] = runningContainers()): Peer[] {
   const out: Peer[] = [];
-  for (const rec of records) {
+  for (const rec of running) {
     const nets = networksOf(rec);
-    if (nets.length === 0 || !isRunning(rec.id)) continue;
+    if (nets.length === 0) continue;
     const eps = readEndpoints(containerStateDir(rec.id));
     for (const n of nets) {
       const ep = eps[n];
@@ -80,6 +84,8 @@ export function runningPeers(records: ContainerRecord[] = allContainers()): Peer
 /** The peer lines a container about to start gets (its own hosts file is not written yet). */
 export function peerLinesFor(rec: ContainerRecord): string[] {
   const nets = networksOf(rec);
+  // Nothing to look up: alone on the default network, no --link.
+  if (!rec.network?.links?.length && nets.every((n) => n === DEFAULT_NETWORK)) return [];
   return nets.length ? renderPeers({ id: rec.id, networks: nets, links: rec.network?.links }, runningPeers()) : [];
 }
 
@@ -90,16 +96,17 @@ export function peerLinesFor(rec: ContainerRecord): string[] {
  * so two containers starting together both end up in each other's file.
  */
 export async function refreshHosts(networks: string[]): Promise<void> {
-  if (networks.length === 0) return;
-  await withLock(join(ctrPaths().runtime, "networks", "hosts.lock"), rewriteHosts.bind(null, networks));
+  const named = networks.filter((n) => n !== DEFAULT_NETWORK);
+  if (named.length === 0) return;
+  await withLock(join(ctrPaths().runtime, "networks", "hosts.lock"), rewriteHosts.bind(null, named));
 }
 
 function rewriteHosts(networks: string[]): void {
-  const records = allContainers();
-  const peers = runningPeers(records);
-  for (const rec of records) {
+  const running = runningContainers();
+  const peers = runningPeers(running);
+  for (const rec of running) {
     const nets = networksOf(rec);
-    if (!nets.some((n) => networks.includes(n)) || !isRunning(rec.id)) continue;
+    if (!nets.some((n) => networks.includes(n))) continue;
     const path = etcFilesIn(containerStateDir(rec.id)).hosts;
     try {
       const text = readFileSync(path, "utf8");

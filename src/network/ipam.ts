@@ -1,9 +1,11 @@
 /**
- * Address allocation on a user-defined network:
- * `ipam.json` in the network's run dir (see `networkRunDir`) maps each address in
- * use to its container's id, changed under a lock. Nobody frees an address
- * when a container ends on its own or its monitor is killed, so every
- * allocation first sweeps the entries of containers that no longer run.
+ * Address allocation on a user-defined network (and the default one):
+ * `ipam.json` in the network's run dir (see `networkRunDir`) maps each
+ * address in use to its container, changed under a lock. Nobody frees an
+ * address when a container ends on its own or its monitor is killed, so
+ * an allocation that finds no address (or not the one asked for) first
+ * sweeps the entries of containers that no longer run. Sweeping only then
+ * keeps a run from reading the state of every other container.
  */
 import { join } from "node:path";
 import { CtrError } from "../errors.ts";
@@ -13,6 +15,23 @@ import { containerRange, contains, formatSubnet, ipToNumber, numberToIp, type Su
 
 /** Address → container id. */
 export type Allocations = Record<string, string>;
+
+/** One address in use: its container, and whether it publishes ports through the network's slirp4netns. */
+export interface IpamEntry {
+  id: string;
+  ports?: boolean;
+}
+
+/** `ipam.json`: address → entry (a bare id in files of older ctr versions). */
+type IpamFile = Record<string, string | IpamEntry>;
+
+function entryOf(v: string | IpamEntry): IpamEntry {
+  return typeof v === "string" ? { id: v } : v;
+}
+
+function idsOf(entries: Record<string, IpamEntry>): Allocations {
+  return Object.fromEntries(Object.entries(entries).map(([ip, e]) => [ip, e.id]));
+}
 
 /**
  * Picks the address for `containerId`: the one it holds already, else the
@@ -48,38 +67,79 @@ function lockOf(network: NetworkRef): string {
   return join(networkRunDir(network), "ipam.lock");
 }
 
-export function readAllocations(network: NetworkRef): Allocations {
+function readEntries(network: NetworkRef): Record<string, IpamEntry> {
+  let raw: IpamFile | undefined;
   try {
-    return readJson<Allocations>(ipamFile(network)) ?? {};
+    raw = readJson<IpamFile>(ipamFile(network));
   } catch {
-    return {};
+    raw = undefined;
   }
+  return Object.fromEntries(Object.entries(raw ?? {}).map(([ip, v]) => [ip, entryOf(v)]));
+}
+
+export function readAllocations(network: NetworkRef): Allocations {
+  return idsOf(readEntries(network));
+}
+
+export interface AllocateOptions {
+  /** The container publishes ports through this network's slirp4netns. */
+  ports?: boolean;
+  /**
+   * Called under the lock with the addresses whose port forwards may be
+   * left over (entries with `ports` swept, or the container's own from a
+   * run whose monitor was killed): removing them there means no other
+   * container has been given the address meanwhile.
+   */
+  dropForwards?: (ips: string[]) => Promise<void>;
 }
 
 /**
  * Allocates an address on `net` for `containerId` (the same one again when
- * it has one), sweeping the entries of containers for which `stale` holds.
+ * it has one); when none is free (or not the one asked for), first sweeps
+ * the entries of containers for which `stale` holds.
  */
-export async function allocateAddress(net: NetworkRecord, containerId: string, requested: string | undefined, stale: (id: string) => boolean): Promise<string> {
-  return withLock(lockOf(net), () => {
-    const current = readAllocations(net);
-    const kept: Allocations = {};
-    for (const [ip, id] of Object.entries(current)) {
-      // Our own entry goes too when another address is asked for this time.
-      if (id === containerId ? requested === undefined || requested === ip : !stale(id)) kept[ip] = id;
+export async function allocateAddress(net: NetworkRecord, containerId: string, requested: string | undefined, stale: (id: string) => boolean, opts: AllocateOptions = {}): Promise<string> {
+  return withLock(lockOf(net), async () => {
+    const kept = readEntries(net);
+    const leftovers: string[] = [];
+    for (const [ip, e] of Object.entries(kept)) {
+      if (e.id !== containerId) continue;
+      if (e.ports) leftovers.push(ip);
+      // Our own entry goes when another address is asked for this time.
+      if (requested !== undefined && requested !== ip) delete kept[ip];
     }
-    const ip = pickAddress(subnetOf(net), kept, containerId, requested);
-    kept[ip] = containerId;
+    let ip: string;
+    try {
+      ip = pickAddress(subnetOf(net), idsOf(kept), containerId, requested);
+    } catch (err) {
+      if (!(err instanceof CtrError) || err.kind !== "conflict") throw err;
+      for (const [other, e] of Object.entries(kept)) {
+        if (e.id === containerId || !stale(e.id)) continue;
+        delete kept[other];
+        if (e.ports) leftovers.push(other);
+      }
+      ip = pickAddress(subnetOf(net), idsOf(kept), containerId, requested);
+    }
+    for (const [other, e] of Object.entries(kept)) if (e.id === containerId && other !== ip) delete kept[other];
+    kept[ip] = { id: containerId, ...(opts.ports ? { ports: true } : {}) };
     writeJsonAtomic(ipamFile(net), kept);
+    if (leftovers.length && opts.dropForwards) await opts.dropForwards(leftovers);
     return ip;
   });
 }
 
-/** Frees whatever `containerId` holds on `network`. */
-export async function releaseAddress(network: NetworkRef, containerId: string): Promise<void> {
-  await withLock(lockOf(network), () => {
-    const current = readAllocations(network);
-    const kept = Object.fromEntries(Object.entries(current).filter(([, id]) => id !== containerId));
-    if (Object.keys(kept).length !== Object.keys(current).length) writeJsonAtomic(ipamFile(network), kept);
+/**
+ * Frees whatever `containerId` holds on `network`; `dropForwards` as in
+ * {@link allocateAddress}, for its addresses that published ports.
+ */
+export async function releaseAddress(network: NetworkRef, containerId: string, dropForwards?: (ips: string[]) => Promise<void>): Promise<void> {
+  await withLock(lockOf(network), async () => {
+    const current = readEntries(network);
+    const mine = Object.entries(current).filter(([, e]) => e.id === containerId);
+    if (mine.length === 0) return;
+    for (const [ip] of mine) delete current[ip];
+    writeJsonAtomic(ipamFile(network), current);
+    const ports = mine.filter(([, e]) => e.ports).map(([ip]) => ip);
+    if (ports.length && dropForwards) await dropForwards(ports);
   });
 }

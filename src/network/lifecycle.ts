@@ -9,14 +9,16 @@ import type { ContainerRecord, ContainerStore } from "../runtime/container-store
 import { netAttachArgv, netDetachArgv, shimErrorText, shimPath } from "../runtime/shim.ts";
 import { readLiveState } from "../runtime/state.ts";
 import { allContainers, containerStateDir, holdsNothing, hostInterfaceName, macFor, networksOf, nextInterface, readEndpoints, writeEndpoints } from "./endpoints.ts";
-import { ensureHolder } from "./holder.ts";
+import { ensureHolder, liveHolder } from "./holder.ts";
 import { refreshHosts } from "./hosts.ts";
 import { allocateAddress, releaseAddress } from "./ipam.ts";
-import type { NetworkConfig } from "./mode.ts";
-import { attachmentFor, type ContainerNetwork } from "./start.ts";
-import { networkStore, subnetOf, type NetworkRecord } from "./store.ts";
+import { parseNetworkMode, type NetworkConfig } from "./mode.ts";
+import { attachmentFor, forwardDropper, type ContainerNetwork } from "./start.ts";
+import { DEFAULT_NETWORK, networkStore, subnetOf, type NetworkRecord } from "./store.ts";
+import { wantsHostGateway } from "./add-host.ts";
 import { gatewayAddress } from "./subnet.ts";
 import { isIP } from "./ip-address.ts";
+import { networkContainerId } from "./container-mode.ts";
 
 function checkIp(flag: string, ip: string): string {
   if (isIP(ip) !== 4) throw new CtrError(`invalid ${flag} "${ip}": expected an IPv4 address`, { kind: "invalid" });
@@ -30,8 +32,8 @@ function checkIp(flag: string, ip: string): string {
  *
  * @throws CtrError (kind "invalid" or "not-found") naming the flag
  */
-export function containerNetwork(opts: { network?: NetworkConfig; publish?: string[]; addHosts?: string[]; userns?: string }, containers: ContainerStore): ContainerNetwork {
-  const n = opts.network ?? { mode: "slirp4netns" };
+export function containerNetwork(opts: { network?: NetworkConfig; publish?: string[]; addHosts?: string[]; userns?: string; hostname?: string }, containers: ContainerStore): ContainerNetwork {
+  const n = opts.network ?? parseNetworkMode(undefined);
   const out: ContainerNetwork = { mode: n.mode, allowHostLoopback: n.allowHostLoopback, publish: opts.publish ?? [], addHosts: opts.addHosts };
   for (const d of n.dns ?? []) checkIp("--dns", d);
   if (n.dns?.length) out.dns = n.dns;
@@ -39,10 +41,23 @@ export function containerNetwork(opts: { network?: NetworkConfig; publish?: stri
     if (n.aliases?.length) throw new CtrError("--network-alias is only supported with user-defined networks", { kind: "invalid" });
     if (n.ip !== undefined) throw new CtrError("--ip is only supported with a user-defined network", { kind: "invalid" });
     if (n.links?.length) throw new CtrError("--link is only supported with user-defined networks", { kind: "invalid" });
+    if (n.mode === "container") out.container = networkContainerId(n.container!, { ...opts, dns: n.dns }, containers);
+    if (n.pastaOptions?.length) out.pastaOptions = n.pastaOptions;
     return out;
   }
-  if (opts.userns === "keep-id") throw new CtrError("--userns=keep-id with a user-defined network is not supported yet", { kind: "invalid" });
   const requests = n.networks ?? [];
+  if (requests.length === 1 && requests[0]!.name === DEFAULT_NETWORK) {
+    // Where the shared default network cannot serve, a slirp4netns of the
+    // container's own, as before it existed: a keep-id user namespace is
+    // not the network user namespace, and the shared slirp4netns keeps the
+    // host's loopback closed to every container.
+    if (opts.userns === "keep-id" || wantsHostGateway(opts.addHosts ?? [])) {
+      const { ip, aliases } = requests[0]!;
+      return containerNetwork({ ...opts, network: { ...n, mode: "slirp4netns", networks: undefined, ip: ip ?? n.ip, aliases: [...(aliases ?? []), ...(n.aliases ?? [])] } }, containers);
+    }
+    if (n.aliases?.length || requests[0]!.aliases?.length) throw new CtrError(`--network-alias is only supported with user-defined networks: the default network "${DEFAULT_NETWORK}" gives no names`, { kind: "invalid" });
+  }
+  if (opts.userns === "keep-id") throw new CtrError("--userns=keep-id with a user-defined network is not supported yet", { kind: "invalid" });
   if (n.ip !== undefined && requests.length !== 1) throw new CtrError("--ip can only be set for a single network", { kind: "invalid" });
   const store = networkStore();
   out.networks = {};
@@ -72,7 +87,9 @@ export function containerNetwork(opts: { network?: NetworkConfig; publish?: stri
  * once it has ended for good, its peers forget it.
  */
 export function networkExitCommand(rec: ContainerRecord): string[] | undefined {
-  if (networksOf(rec).length === 0) return undefined;
+  // The default network has no names to update, and its addresses are
+  // swept when needed: no second start of ctr for each container's end.
+  if (networksOf(rec).every((n) => n === DEFAULT_NETWORK)) return undefined;
   const paths = ctrPaths();
   return [process.execPath, "--root", paths.data, "--runroot", paths.runtime, "network-exited", rec.id];
 }
@@ -83,7 +100,7 @@ export async function containerLeftNetworks(id: string, networks?: string[]): Pr
   const names = networks ?? store.list().map((n) => n.name);
   for (const name of names) {
     const net = store.find(name);
-    if (net) await releaseAddress(net, id).catch(() => {});
+    if (net) await releaseAddress(net, id, async (ips) => forwardDropper(net.internal ? undefined : liveHolder(net)?.apiSocket)?.(ips)).catch(() => {});
   }
   await refreshHosts(names);
 }
@@ -118,8 +135,7 @@ export async function connectContainer(net: NetworkRecord, rec: ContainerRecord,
     const stateDir = containerStateDir(rec.id);
     const endpoints = readEndpoints(stateDir);
     const holder = await ensureHolder(net);
-    const records = allContainers();
-    const ip = await allocateAddress(net, rec.id, opts.ip, (id) => holdsNothing(id, records));
+    const ip = await allocateAddress(net, rec.id, opts.ip, holdsNothing);
     const subnet = subnetOf(net);
     const ep = { networkId: net.id, ip, prefixLen: subnet.prefix, gateway: gatewayAddress(subnet), interface: nextInterface(Object.values(endpoints).map((e) => e.interface)), hostInterface: hostInterfaceName(rec.id), mac: macFor(ip) };
     try {

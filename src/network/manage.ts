@@ -1,14 +1,14 @@
 /**
  * `network rm`, `prune` and `inspect` as domain operations: removal
  * refuses a network in use unless forced (then its containers go first),
- * and always stops the network's holder.
+ * and always stops the network's holder. The default network stays.
  */
 import { CtrError } from "../errors.ts";
 import type { ContainerRecord } from "../runtime/container-store.ts";
 import { allContainers, containerStateDir, isRunning, readEndpoints } from "./endpoints.ts";
 import { stopHolder } from "./holder.ts";
 import { containersOn } from "./lifecycle.ts";
-import { networkStore, type NetworkRecord } from "./store.ts";
+import { DEFAULT_NETWORK, networkStore, type NetworkRecord } from "./store.ts";
 
 /**
  * Removes a network. In use (by any container, running or not): refused,
@@ -17,6 +17,7 @@ import { networkStore, type NetworkRecord } from "./store.ts";
  * @throws CtrError (kind "conflict") naming the network and its containers
  */
 export async function removeNetwork(net: NetworkRecord, removeContainer?: (rec: ContainerRecord) => Promise<void>): Promise<void> {
+  if (net.name === DEFAULT_NETWORK) throw new CtrError(`default network ${DEFAULT_NETWORK} cannot be removed`, { kind: "invalid" });
   const users = containersOn(net);
   if (users.length > 0) {
     if (!removeContainer) {
@@ -33,7 +34,7 @@ export async function pruneNetworks(keep: (n: NetworkRecord) => boolean = () => 
   const records = allContainers();
   const out: string[] = [];
   for (const net of networkStore().list()) {
-    if (!keep(net) || containersOn(net, records).length > 0) continue;
+    if (net.name === DEFAULT_NETWORK || !keep(net) || containersOn(net, records).length > 0) continue;
     await removeNetwork(net);
     out.push(net.name);
   }

@@ -1,8 +1,10 @@
 import { expect, test } from "bun:test";
 import { parseNetworkMode, parseNetworkModes } from "./mode.ts";
 
-test("parseNetworkMode: the default and its spellings are slirp4netns", () => {
-  for (const v of [undefined, "", "private", "bridge", "default", "slirp4netns"]) expect(parseNetworkMode(v)).toEqual({ mode: "slirp4netns" });
+test("parseNetworkMode: the default and its spellings are the shared network podman; slirp4netns is its own mode", () => {
+  for (const v of [undefined, "", "private", "bridge", "default", "podman"]) expect(parseNetworkMode(v)).toEqual({ mode: "bridge", networks: [{ name: "podman" }] });
+  expect(parseNetworkMode("bridge:ip=10.88.0.9")).toEqual({ mode: "bridge", networks: [{ name: "podman", ip: "10.88.0.9" }] });
+  expect(parseNetworkMode("slirp4netns")).toEqual({ mode: "slirp4netns" });
 });
 
 test("parseNetworkMode: none, host, and slirp4netns's host loopback option", () => {
@@ -21,7 +23,8 @@ test("parseNetworkMode: any other name is a user-defined network, with podman's 
 test("parseNetworkModes: --network a,b and repeated --network join several networks; modes stay alone", () => {
   expect(parseNetworkModes(["a,b"])).toEqual({ mode: "bridge", networks: [{ name: "a" }, { name: "b" }] });
   expect(parseNetworkModes(["a", "b:alias=x"])).toEqual({ mode: "bridge", networks: [{ name: "a" }, { name: "b", aliases: ["x"] }] });
-  expect(parseNetworkModes([])).toEqual({ mode: "slirp4netns" });
+  expect(parseNetworkModes([])).toEqual({ mode: "bridge", networks: [{ name: "podman" }] });
+  expect(parseNetworkModes(["bridge,a"])).toEqual({ mode: "bridge", networks: [{ name: "podman" }, { name: "a" }] });
   expect(parseNetworkModes(["host"])).toEqual({ mode: "host" });
   expect(() => parseNetworkModes(["a", "host"])).toThrow('network mode "host" cannot be combined');
   expect(() => parseNetworkModes(["a", "a"])).toThrow('network "a" is given twice');

@@ -1,14 +1,17 @@
 /**
- * `--network` / `--net` modes: `slirp4netns` (the default; also spelled
- * `private`, `bridge`, `default`), `none` (a network namespace with only
- * `lo`), `host` (no network namespace of its own), and any other name:
+ * `--network` / `--net` modes: `bridge` (the default; also spelled
+ * `private`, `default`, or by its name `podman`: the shared default
+ * network), `slirp4netns` (a slirp4netns of the container's own), `none`
+ * (a network namespace with only `lo`), `host` (no network namespace of its own), `container:NAME`
+ * (another container's), `pasta[:OPTIONS]`, and any other name:
  * user-defined networks (mode `bridge`, as podman's inspect calls it),
  * several as `--network a,b` or repeated, each optionally
  * `NAME:ip=A.B.C.D,alias=X`.
  */
 import { CtrError } from "../errors.ts";
+import { DEFAULT_NETWORK } from "./store.ts";
 
-export type NetworkMode = "slirp4netns" | "none" | "host" | "bridge";
+export type NetworkMode = "slirp4netns" | "none" | "host" | "bridge" | "container" | "pasta";
 
 /** One user-defined network a container joins, with what `NAME:opts` gave. */
 export interface NetworkRequest {
@@ -31,6 +34,10 @@ export interface NetworkConfig {
   links?: string[];
   /** `--dns`. */
   dns?: string[];
+  /** Mode container: the container (name or id) whose network namespace is joined. */
+  container?: string;
+  /** Mode pasta: `pasta:OPTIONS`, passed to pasta as they are. */
+  pastaOptions?: string[];
 }
 
 /** A user-defined network's name in `--network`, with podman's per-network options. */
@@ -90,15 +97,20 @@ export function parseNetworkMode(value: string | undefined): NetworkConfig {
     case "default":
     case "private":
     case "bridge":
+      // The shared default network, as podman's `bridge` mode means its network "podman".
+      return { mode: "bridge", networks: [networkRequest(v, DEFAULT_NETWORK, options)] };
     case "slirp4netns": {
       const config: NetworkConfig = { mode: "slirp4netns" };
       for (const opt of options) {
         const m = /^allow_host_loopback=(true|false)$/.exec(opt);
-        if (!m || name !== "slirp4netns") throw new CtrError(`unsupported network option "${opt}" in "${v}": only slirp4netns:allow_host_loopback=true|false is supported`, { kind: "invalid" });
+        if (!m) throw new CtrError(`unsupported network option "${opt}" in "${v}": only slirp4netns:allow_host_loopback=true|false is supported`, { kind: "invalid" });
         config.allowHostLoopback = m[1] === "true";
       }
       return config;
     }
+    case "container":
+    case "pasta":
+      return parseSharedOrPasta(v, name, colon < 0 ? undefined : v.slice(colon + 1));
     case "none":
     case "host":
       if (options.length) throw new CtrError(`network mode "${name}" takes no options, got "${v}"`, { kind: "invalid" });
@@ -106,4 +118,11 @@ export function parseNetworkMode(value: string | undefined): NetworkConfig {
     default:
       return { mode: "bridge", networks: [networkRequest(v, name, options)] };
   }
+}
+
+/** `container:NAME|ID` and `pasta[:OPTION,…]` (options comma-separated, as podman splits them). */
+function parseSharedOrPasta(v: string, name: "container" | "pasta", rest: string | undefined): NetworkConfig {
+  if (name === "pasta") return { mode: "pasta", ...(rest ? { pastaOptions: rest.split(",") } : {}) };
+  if (!rest) throw new CtrError(`invalid network mode "${v}": expected container:NAME or container:ID`, { kind: "invalid" });
+  return { mode: "container", container: rest };
 }

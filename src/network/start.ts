@@ -11,16 +11,18 @@ import type { Spec } from "../oci/runtime.ts";
 import type { ContainerRecord } from "../runtime/container-store.ts";
 import { addHostLines, wantsHostGateway } from "./add-host.ts";
 import { NETWORK_ATTACHMENTS_ANNOTATION, type NetAttachment } from "../runtime/shim.ts";
-import { allContainers, holdsNothing, hostInterfaceName, macFor, writeEndpoints, type Endpoints } from "./endpoints.ts";
+import { holdsNothing, hostInterfaceName, macFor, writeEndpoints, type Endpoints } from "./endpoints.ts";
 import { BRIDGE, ensureHolder, liveHolder } from "./holder.ts";
 import { PEERS_MARKER, peerLinesFor, refreshHosts } from "./hosts.ts";
 import { allocateAddress, readAllocations, releaseAddress } from "./ipam.ts";
 import { SLIRP, type NetworkMode } from "./mode.ts";
-import { parsePortSpec } from "./ports.ts";
+import { parsePortSpec, type PortMapping } from "./ports.ts";
 import { hostForwardRequest, reserveHostPorts, slirpHelperArgv, writePorts } from "./slirp.ts";
-import { removeForwards } from "./slirp-api.ts";
-import { networkStore, subnetOf } from "./store.ts";
+import { DEFAULT_NETWORK, networkStore, subnetOf } from "./store.ts";
 import { dnsAddress, gatewayAddress } from "./subnet.ts";
+import { startContainerModeNetwork } from "./container-mode.ts";
+import { startPastaNetwork } from "./pasta.ts";
+import type { EtcFiles } from "../runtime/etc-files.ts";
 
 /** A container's options on one user-defined network. */
 export interface NetworkAttachOptions {
@@ -41,6 +43,10 @@ export interface ContainerNetwork {
   links?: string[];
   /** `--dns`: name servers instead of the network's. */
   dns?: string[];
+  /** Mode container: the id of the container whose network is joined. */
+  container?: string;
+  /** Mode pasta: `pasta:OPTIONS`. */
+  pastaOptions?: string[];
 }
 
 export interface StartedNetwork {
@@ -54,6 +60,8 @@ export interface StartedNetwork {
   dns?: { nameservers?: string[]; keepLoopback?: boolean; hosts?: string[]; selfAddress?: string };
   /** Records the published ports for ps, port and inspect, and tells peers (call after `ready`). */
   publish(): Promise<void>;
+  /** Mode container: replaces the `/etc` files written from `dns` with the other container's. */
+  writeEtc?: (files: EtcFiles) => void;
 }
 
 const nothing = async () => {};
@@ -80,12 +88,16 @@ export async function startNetwork(net: ContainerNetwork | undefined, stateDir: 
     case "bridge":
       if (!rec) throw new CtrError("internal error: a container on a user-defined network started without its record");
       return startUserNetworks(net!, stateDir, rec);
+    case "container":
+      if (!rec || !net?.container) throw new CtrError("internal error: a container in network mode container started without its record");
+      return startContainerModeNetwork(net.container, rec.bundle);
+    case "pasta":
+      return startPastaNetwork(net!, stateDir);
     default: {
       // Asking for the host by name opens its loopback, unless the user said otherwise.
       const allowHostLoopback = net?.allowHostLoopback ?? wantsHostGateway(addHosts);
       const helper = slirpHelperArgv({ mode: "slirp4netns", allowHostLoopback });
-      if (publish.length) await sweepStaleForwards();
-      const ports = await reserveHostPorts(publish.map(parsePortSpec));
+      const ports = await reservePorts(publish);
       return {
         helper,
         requests: ports.map((m) => hostForwardRequest(m)),
@@ -131,7 +143,6 @@ async function joinUserNetworks(net: ContainerNetwork, stateDir: string, rec: Co
   const primary = nets[0]!;
   if (publish.length && primary.internal) throw new CtrError(`cannot publish ports on internal network "${primary.name}": ${publish.join(", ")}`, { kind: "invalid" });
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const records = allContainers();
   const endpoints: Endpoints = {};
   const attachments: NetAttachment[] = [];
   let userns = "";
@@ -140,7 +151,7 @@ async function joinUserNetworks(net: ContainerNetwork, stateDir: string, rec: Co
     const holder = await ensureHolder(n);
     userns = holder.userns;
     if (i === 0) apiSocket = holder.apiSocket;
-    const ip = await allocateAddress(n, rec.id, net.networks?.[n.name]?.ip, (id) => holdsNothing(id, records));
+    const ip = await allocateAddress(n, rec.id, net.networks?.[n.name]?.ip, holdsNothing, { ports: i === 0 && publish.length > 0, dropForwards: forwardDropper(holder.apiSocket) });
     const subnet = subnetOf(n);
     const iface = `eth${i}`;
     endpoints[n.name] = { networkId: n.id, ip, prefixLen: subnet.prefix, gateway: gatewayAddress(subnet), interface: iface, hostInterface: hostInterfaceName(rec.id), mac: macFor(ip) };
@@ -149,22 +160,22 @@ async function joinUserNetworks(net: ContainerNetwork, stateDir: string, rec: Co
   writeEndpoints(stateDir, endpoints);
   const self = endpoints[primary.name]!;
   let requests: string[] = [];
-  let ports: Awaited<ReturnType<typeof reserveHostPorts>> = [];
-  if (apiSocket) {
-    // Our address's forwards are a killed monitor's leftovers: ours are not added yet.
-    await removeForwards(apiSocket, (f) => f.guest_addr === self.ip);
-    if (publish.length) await sweepStaleForwards(records);
-    ports = await reserveHostPorts(publish.map(parsePortSpec));
+  let ports: PortMapping[] = [];
+  if (apiSocket && publish.length) {
+    ports = await reservePorts(publish);
     requests = ports.map((m) => hostForwardRequest(m, self.ip));
   }
   joinNetworkNamespaces(rec.bundle, userns, attachments);
   const gateway = gatewayAddress(subnetOf(primary));
+  const peers = peerLinesFor(rec);
+  // Alone on the default network: no peers section, as docker's default bridge has none.
+  const named = peers.length > 0 || names.some((n) => n !== DEFAULT_NETWORK);
   return {
     requests,
     apiSocket: requests.length ? apiSocket : undefined,
     dns: {
       nameservers: net.dns?.length ? net.dns : [dnsAddress(subnetOf(primary))],
-      hosts: [...addHostLines(net.addHosts ?? [], "bridge", gateway), PEERS_MARKER, ...peerLinesFor(rec)],
+      hosts: [...addHostLines(net.addHosts ?? [], "bridge", gateway), ...(named ? [PEERS_MARKER, ...peers] : [])],
       selfAddress: self.ip,
     },
     publish: async () => {
@@ -175,17 +186,46 @@ async function joinUserNetworks(net: ContainerNetwork, stateDir: string, rec: Co
 }
 
 /**
+ * The host ports for `publish`, checked free. A port in use may be held by
+ * the forward of a container whose monitor was killed: only then are the
+ * networks' forwards swept, and the ports tried again.
+ */
+async function reservePorts(publish: string[]): Promise<PortMapping[]> {
+  if (publish.length === 0) return [];
+  try {
+    return await reserveHostPorts(publish.map(parsePortSpec));
+  } catch (err) {
+    if (!(err instanceof CtrError) || err.kind !== "conflict") throw err;
+    await sweepStaleForwards();
+    return reserveHostPorts(publish.map(parsePortSpec));
+  }
+}
+
+/**
  * Removes the port forwards of every running network's slirp4netns whose
  * container is gone: a killed monitor never removed them, and they hold
  * their host ports. Best effort.
  */
-export async function sweepStaleForwards(records = allContainers()): Promise<void> {
+export async function sweepStaleForwards(): Promise<void> {
   for (const n of networkStore().list()) {
     const holder = n.internal ? undefined : liveHolder(n);
     if (!holder?.apiSocket) continue;
-    const held = new Set(Object.entries(readAllocations(n)).filter(([, id]) => !holdsNothing(id, records)).map(([ip]) => ip));
+    const held = new Set(Object.entries(readAllocations(n)).filter(([, id]) => !holdsNothing(id)).map(([ip]) => ip));
+    const { removeForwards } = await import("./slirp-api.ts");
     await removeForwards(holder.apiSocket, (f) => !held.has(f.guest_addr));
   }
+}
+
+/**
+ * What removes the port forwards to some addresses from a network's
+ * slirp4netns (see `allocateAddress`); its API client is loaded only then.
+ */
+export function forwardDropper(apiSocket: string | undefined): ((ips: string[]) => Promise<void>) | undefined {
+  if (!apiSocket) return undefined;
+  return async (ips) => {
+    const { removeForwards } = await import("./slirp-api.ts");
+    await removeForwards(apiSocket, (f) => ips.includes(f.guest_addr)).catch(() => {});
+  };
 }
 
 /** The shim's attachment for an endpoint (`gateway` only on the one giving the default route). */

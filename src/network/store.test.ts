@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { checkNetworkName, planNetwork } from "./store.ts";
+import { checkNetworkName, defaultNetworkRecord, planNetwork } from "./store.ts";
 
 test("checkNetworkName: podman's characters; modes are not names", () => {
   for (const ok of ["my-net", "a", "net_1.x", "9lives"]) expect(checkNetworkName(ok)).toBe(ok);
@@ -28,4 +28,14 @@ test("planNetwork: only the bridge driver, and the gateway must be the router", 
   expect(() => planNetwork("x", { driver: "macvlan" }, [])).toThrow('unsupported network driver "macvlan"');
   expect(() => planNetwork("x", { subnet: "10.9.9.0/24", gateway: "10.9.9.1" }, [])).toThrow("slirp4netns's router is always 10.9.9.2");
   expect(planNetwork("x", { subnet: "10.9.9.0/24", gateway: "10.9.9.2" }, []).subnets[0]!.gateway).toBe("10.9.9.2");
+});
+
+test("defaultNetworkRecord: podman on 10.88.0.0/24 with podman's id, elsewhere only if a network took that subnet", () => {
+  const d = defaultNetworkRecord([]);
+  expect(d).toMatchObject({ name: "podman", id: "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9", subnets: [{ subnet: "10.88.0.0/24", gateway: "10.88.0.2" }], internal: false });
+  const old = planNetwork("old", { subnet: "10.88.0.0/23" }, []);
+  expect(defaultNetworkRecord([old]).subnets[0]!.subnet).toBe("10.88.2.0/24");
+  // With it among the existing networks, create refuses its name and its subnet.
+  expect(() => planNetwork("podman", {}, [d])).toThrow('network name "podman" already used');
+  expect(() => planNetwork("wide", { subnet: "10.88.0.0/16" }, [d])).toThrow('overlaps network "podman"');
 });

@@ -4,7 +4,7 @@
  * two `network create` never take the same name or overlapping subnets.
  * A failed create writes nothing.
  */
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CtrError } from "../errors.ts";
 import { readJson, withLock, writeJsonAtomic } from "../fs-util.ts";
@@ -39,6 +39,38 @@ export const VALID_NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Names that mean a network mode, never a network of the user's. */
 export const RESERVED_NETWORK_NAMES = new Set(["none", "host", "bridge", "private", "default", "slirp4netns", "pasta", "container", "ns"]);
+
+/** The default network, as podman names it: every container's unless it asks for another mode. */
+export const DEFAULT_NETWORK = "podman";
+
+/** podman's id for it (the sha256 of its name): scripts comparing ids see the same one. */
+const DEFAULT_NETWORK_ID = "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9";
+
+/**
+ * The default network's record, never stored: 10.88.0.0/24 as podman's,
+ * unless a network created before it existed overlaps that (then the
+ * first free 10.88.N.0/24). `create` refuses subnets overlapping it, so
+ * it does not move once chosen.
+ *
+ * @param created when the store was made (podman's is when its default
+ *   config was written); ISO 8601
+ */
+export function defaultNetworkRecord(stored: NetworkRecord[], created = new Date().toISOString()): NetworkRecord {
+  const taken = stored.map(subnetOf);
+  let subnet = parseSubnet("10.88.0.0/24");
+  for (let n = 1; n < 256 && taken.some((t) => overlaps(t, subnet)); n++) subnet = parseSubnet(`10.88.${n}.0/24`);
+  if (taken.some((t) => overlaps(t, subnet))) subnet = defaultSubnet(taken);
+  return {
+    name: DEFAULT_NETWORK,
+    id: DEFAULT_NETWORK_ID,
+    driver: "bridge",
+    subnets: [{ subnet: formatSubnet(subnet), gateway: gatewayAddress(subnet) }],
+    internal: false,
+    labels: {},
+    options: {},
+    created,
+  };
+}
 
 /** Checks a network name; returns it. */
 export function checkNetworkName(name: string): string {
@@ -100,7 +132,27 @@ export class NetworkStore {
     return join(this.dir, `${name}.json`);
   }
 
+  /** Every network, the default one included, by name. */
   list(): NetworkRecord[] {
+    const stored = this.stored();
+    return [...stored, defaultNetworkRecord(stored, this.defaultCreated())].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * The default network is as old as the store: the birth time of its data
+   * directory (not stored anywhere, so it stays put until `system reset`).
+   */
+  private defaultCreated(): string {
+    try {
+      const st = statSync(join(this.dir, ".."));
+      return new Date(st.birthtimeMs > 0 ? st.birthtimeMs : st.mtimeMs).toISOString();
+    } catch {
+      return new Date().toISOString();
+    }
+  }
+
+  /** The networks users created. */
+  private stored(): NetworkRecord[] {
     let names: string[];
     try {
       names = readdirSync(this.dir);
@@ -109,7 +161,7 @@ export class NetworkStore {
     }
     const out: NetworkRecord[] = [];
     for (const f of names) {
-      if (!f.endsWith(".json")) continue;
+      if (!f.endsWith(".json") || f === `${DEFAULT_NETWORK}.json`) continue;
       try {
         const rec = readJson<NetworkRecord>(join(this.dir, f));
         if (rec) out.push(rec);
@@ -117,11 +169,12 @@ export class NetworkStore {
         // half-written by a crash before rename cannot happen; unreadable: skip
       }
     }
-    return out.sort((a, b) => a.name.localeCompare(b.name));
+    return out;
   }
 
   /** By name, full id or unique id prefix. */
   find(ref: string): NetworkRecord | undefined {
+    if (ref === DEFAULT_NETWORK) return defaultNetworkRecord(this.stored(), this.defaultCreated());
     if (VALID_NETWORK_NAME.test(ref)) {
       const byName = readJson<NetworkRecord>(this.file(ref));
       if (byName) return byName;

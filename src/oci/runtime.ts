@@ -39,6 +39,8 @@ export interface Process {
   capabilities?: Capabilities;
   rlimits?: Rlimit[];
   noNewPrivileges?: boolean;
+  /** Written to /proc/self/oom_score_adj before exec; -1000 to 1000. */
+  oomScoreAdj?: number;
 }
 
 export interface Root {

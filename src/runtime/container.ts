@@ -11,6 +11,8 @@ import { writeJsonAtomic } from "../fs-util.ts";
 import type { ImageContext } from "../image/image-context.ts";
 import { parsePlatform } from "../image/platform.ts";
 import type { ImageRecord } from "../image/store/image-store.ts";
+import type { Lease } from "../image/store/leases.ts";
+import type { ProgressReporter } from "../image/progress.ts";
 import type { ImageConfig } from "../oci/image.ts";
 import { ctrPaths } from "../paths.ts";
 import { ContainerStore, type ContainerRecord } from "./container-store.ts";
@@ -22,12 +24,13 @@ import { attachContainer, parseDetachKeys } from "./attach.ts";
 import { etcFilesIn, writeEtcFiles } from "./etc-files.ts";
 import { shimPath, startShim } from "./shim.ts";
 import { buildSpec, processArgs, type SecurityOptions } from "./spec.ts";
-import { clearState, readLiveState } from "./state.ts";
+import { clearState, containerStateDir, readLiveState } from "./state.ts";
 import { keepIdMaps, userIdMaps } from "./subid.ts";
 import { keepIdEtc } from "./keep-id-user.ts";
 import { resolveUser } from "./users.ts";
 import type { NetworkConfig } from "../network/mode.ts";
-import { startNetwork } from "../network/start.ts";
+import { startNetwork, type ContainerNetwork } from "../network/start.ts";
+import { withExposedPorts } from "../network/publish-all.ts";
 import { containerLeftNetworks, containerNetwork, networkExitCommand } from "../network/lifecycle.ts";
 import { volumesFromContainer, volumesFromRequests, type MountRequest } from "../volume/mount-spec.ts";
 import { removeAnonymousVolumes } from "../volume/remove.ts";
@@ -61,10 +64,12 @@ export interface CreateOptions {
   security?: SecurityOptions;
   /** `--init`: the shim as the container's pid 1. */
   init?: boolean;
-  /** `--network`, parsed by `parseNetworkMode`; absent: slirp4netns. */
+  /** `--network`, parsed by `parseNetworkMode`; absent: the default network (`podman`). */
   network?: NetworkConfig;
   /** `-p` specs, checked by `parsePortSpec`. */
   publish?: string[];
+  /** `-P`: also publish the image's exposed ports on random host ports. */
+  publishAll?: boolean;
   /** `--add-host`, checked by `parseAddHost`. */
   addHosts?: string[];
   /** `-v`, `--mount`, `--tmpfs`, parsed by `parseMountFlags`. */
@@ -78,6 +83,8 @@ export interface CreateOptions {
   /** `--kernel-memory`: a no-op with its own warning, as in podman. */
   kernelMemory?: boolean;
   log: (line: string) => void;
+  /** Draws the automatic pull's per-blob progress (a terminal); absent: `log`'s plain lines. */
+  progress?: ProgressReporter;
 }
 
 /** podman's words (4.3, rootless on cgroup v1), so scripts that grep for them keep working. */
@@ -97,9 +104,8 @@ export function containerStore(): ContainerStore {
   return new ContainerStore(ctrPaths().data);
 }
 
-export function stateDirOf(id: string): string {
-  return join(ctrPaths().runtime, "containers", id);
-}
+/** @see containerStateDir, kept under this name for the runtime's callers. */
+export const stateDirOf = containerStateDir;
 
 /** Whether the stored image is for `want` (arm64's variant defaults to v8, as in a manifest). */
 function imageMatchesPlatform(ctx: ImageContext, image: ImageRecord, want: string): boolean {
@@ -121,7 +127,7 @@ async function imageFor(ctx: ImageContext, opts: CreateOptions): Promise<ImageRe
   // Loaded only to pull: the registry client and layer unpacking (node:tls, bun:ffi) cost a run of a
   // local image several milliseconds of start-up.
   const { pullImage } = await import("../image/pull.ts");
-  return pullImage(ctx, opts.image, { log: opts.log, platform: opts.platform ? parsePlatform(opts.platform) : undefined });
+  return pullImage(ctx, opts.image, { log: opts.log, progress: opts.progress, platform: opts.platform ? parsePlatform(opts.platform) : undefined });
 }
 
 export async function createContainer(ctx: ImageContext, opts: CreateOptions): Promise<ContainerRecord> {
@@ -130,12 +136,37 @@ export async function createContainer(ctx: ImageContext, opts: CreateOptions): P
   }
   // Checked before the image is pulled: a network that does not exist creates nothing.
   const network = containerNetwork(opts, containerStore());
-  const image = await imageFor(ctx, opts);
+  const { image, hold } = await heldImageFor(ctx, opts);
+  try {
+    return await createFrom(ctx, opts, network, image);
+  } finally {
+    // The record names the layers now (or there is none): `rmi` and prune go by it from here on.
+    hold.release();
+  }
+}
+
+/**
+ * Resolves (or pulls) the image and holds it until the container's record is
+ * written, so that an `rmi` or prune at the same instant cannot take its
+ * layers. An image removed between resolution and hold is resolved again.
+ */
+async function heldImageFor(ctx: ImageContext, opts: CreateOptions): Promise<{ image: ImageRecord; hold: Lease }> {
+  for (let attempt = 0; ; attempt++) {
+    const image = await imageFor(ctx, opts);
+    const stillThere = () => ctx.images.list().some((i) => i.id === image.id) && image.layers.every((d) => ctx.layers.has(d));
+    const hold = await ctx.leases.hold(image.id, image.layers, stillThere);
+    if (hold) return { image, hold };
+    if (attempt >= 2) throw new CtrError(`image "${opts.image}" was removed while a container was being created from it`, { kind: "not-found" });
+  }
+}
+
+async function createFrom(ctx: ImageContext, opts: CreateOptions, network: ContainerNetwork, image: ImageRecord): Promise<ContainerRecord> {
   // No cgroup is ours to limit (rootless, no delegation): say so and run without.
   if (opts.resourceLimits?.length) opts.log(RESOURCE_LIMITS_IGNORED);
   if (opts.kernelMemory) opts.log("WARN: The --kernel-memory flag is no longer supported. This flag is a noop.");
   const config = ctx.content.readJson<ImageConfig>(image.id);
   const runConfig = config.config ?? {};
+  if (opts.publishAll) network.publish = withExposedPorts(network, runConfig.ExposedPorts);
   const store = containerStore();
   const id = newContainerId();
   const dir = store.dir(id);
@@ -252,6 +283,7 @@ export async function startContainer(rec: ContainerRecord, opts: StartOptions): 
   // Host ports are checked before anything starts: a port in use fails the run.
   const net = await startNetwork(rec.network, stateDir, opts.log, rec);
   writeEtcFiles(etcFilesIn(stateDir), rec.config?.hostname ?? rec.id.slice(0, 12), rec.name, net.dns);
+  net.writeEtc?.(etcFilesIn(stateDir));
   const paths = ctrPaths();
   // A terminal session (`-it`) runs as conmon's do: the monitor detached,
   // ctr attached to it, so that Ctrl-P Ctrl-Q can leave the container running.

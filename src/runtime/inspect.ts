@@ -2,6 +2,9 @@
  * `inspect` of a container in docker's JSON shape (the fields scripts read:
  * Id, Name, State, Config, HostConfig, Image, …).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Spec } from "../oci/runtime.ts";
 import type { ContainerRecord } from "./container-store.ts";
 import { logFileOf, stateDirOf } from "./container.ts";
 import { readLiveState } from "./state.ts";
@@ -14,6 +17,15 @@ const ZERO_TIME = "0001-01-01T00:00:00Z";
 
 function iso(ms: number | undefined): string {
   return ms ? new Date(ms).toISOString() : ZERO_TIME;
+}
+
+/** The bundle's config.json: what the shim was told (settings the record does not keep). */
+function bundleSpec(rec: ContainerRecord): Partial<Spec> {
+  try {
+    return JSON.parse(readFileSync(join(rec.bundle, "config.json"), "utf8")) as Partial<Spec>;
+  } catch {
+    return {};
+  }
 }
 
 export function inspectContainer(rec: ContainerRecord): Record<string, unknown> {
@@ -76,6 +88,7 @@ export function inspectContainer(rec: ContainerRecord): Record<string, unknown> 
       NanoCpus: 0,
       CpuShares: 0,
       PidsLimit: 0,
+      OomScoreAdj: bundleSpec(rec).process?.oomScoreAdj ?? 0,
       LogConfig: { Type: "k8s-file", Config: {} },
       NetworkMode: rec.network?.mode ?? "none",
       PortBindings: portsForInspect(running ? readPorts(stateDirOf(rec.id)) : []),

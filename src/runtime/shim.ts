@@ -5,10 +5,11 @@
  * content-hashed path under the data dir (a new build gets a new path, so a
  * running monitor's executable is never replaced under it) and run from there.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { CtrError, EXIT_ENGINE } from "../errors.ts";
 import type { IdMapping } from "../oci/runtime.ts";
+import { processAlive } from "../process-alive.ts";
 // The build compiles shim/ to build/ctr-shim first; `type: "file"` embeds it in dist/ctr.
 import embeddedShim from "../../build/ctr-shim" with { type: "file" };
 
@@ -25,12 +26,21 @@ export async function shimPath(dataDir: string): Promise<string> {
   const path = join(dir, `ctr-shim-${Bun.hash(bytes).toString(16)}`);
   if (!existsSync(path)) {
     mkdirSync(dir, { recursive: true });
+    sweepDeadExtractions(dir);
     const tmp = `${path}.tmp-${process.pid}`;
     writeFileSync(tmp, bytes, { mode: 0o755 });
     chmodSync(tmp, 0o755);
     renameSync(tmp, path);
   }
   return (cachedPath = path);
+}
+
+/** Removes the half-written copies of ctr processes killed while extracting. */
+function sweepDeadExtractions(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const pid = /\.tmp-(\d+)$/.exec(name)?.[1];
+    if (pid && Number(pid) !== process.pid && !processAlive(Number(pid))) rmSync(join(dir, name), { force: true });
+  }
 }
 
 export type ShimEvent =

@@ -86,6 +86,8 @@ export interface SecurityOptions {
   noNewPrivileges: boolean;
   /** `--ulimit`, parsed by {@link parseUlimit}. */
   rlimits: Rlimit[];
+  /** `--oom-score-adj`, -1000 to 1000; absent: the caller's (inherited). */
+  oomScoreAdj?: number;
 }
 
 /** Docker's default capability set (moby's oci/caps/defaults.go). */
@@ -215,6 +217,7 @@ export function buildSpec(input: SpecInput): Spec {
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       ...(sec.rlimits.length ? { rlimits: sec.rlimits } : {}),
       ...(sec.noNewPrivileges ? { noNewPrivileges: true } : {}),
+      ...(sec.oomScoreAdj !== undefined ? { oomScoreAdj: sec.oomScoreAdj } : {}),
     },
     root: { path: rootfs.merged, readonly: input.readOnly ?? false },
     hostname: input.hostname,

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { ctrPaths } from "../paths.ts";
 import { processAlive } from "../process-alive.ts";
 
 export type Status = "created" | "running" | "restarting" | "exited" | "stopped";
@@ -124,4 +125,9 @@ function sameProcessStart(pid: number, startedAt: number | undefined): boolean {
 
 export function clearState(stateDir: string): void {
   rmSync(stateDir, { recursive: true, force: true });
+}
+
+/** A container's live-state directory (pids, exit, sockets) under the runtime dir. */
+export function containerStateDir(id: string): string {
+  return join(ctrPaths().runtime, "containers", id);
 }

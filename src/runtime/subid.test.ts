@@ -1,5 +1,5 @@
-import { expect, test } from "bun:test";
-import { idMappings, keepIdMappings, parseSubIds } from "./subid.ts";
+import { describe, expect, test } from "bun:test";
+import { idMappings, keepIdMappings, parseSubIds, passwdName } from "./subid.ts";
 
 test("parseSubIds finds ranges by name or uid and skips others", () => {
   const text = "alice:100000:65536\nbob:165536:65536\n1001:300000:1000\n# c\n";
@@ -29,4 +29,13 @@ test("keepIdMappings maps the user's id to itself and the subordinate ranges aro
     { containerID: 4, hostID: 201, size: 4 },
   ]);
   expect(() => keepIdMappings(1000, [{ start: 100000, count: 10 }])).toThrow("keep-id");
+});
+
+describe("passwdName", () => {
+  test("finds the user by uid, not by a name in the environment", () => {
+    const text = "root:x:0:0:root:/root:/bin/bash\n# a comment:x:5\nalice:x:1000:1000::/home/alice:/bin/sh\nalias:x:1000:1000::/:/bin/sh\n";
+    expect(passwdName(text, 1000)).toBe("alice");
+    expect(passwdName(text, 0)).toBe("root");
+    expect(passwdName(text, 4242)).toBeUndefined();
+  });
 });

@@ -35,10 +35,37 @@ export function readSubIds(file: "/etc/subuid" | "/etc/subgid", id: number, user
 }
 
 export function currentUserName(): string {
+  // By uid, as newuidmap itself looks the user up: Bun's userInfo() takes
+  // the name from $USER and says "unknown" without it (cron, `env -i`,
+  // services), which would leave the user without subordinate ids.
+  const uid = process.getuid?.();
+  if (uid !== undefined) {
+    const name = passwdName(readText("/etc/passwd"), uid);
+    if (name) return name;
+  }
   try {
-    return userInfo().username;
+    const name = userInfo().username;
+    if (name && name !== "unknown") return name;
   } catch {
-    return process.env.USER ?? String(process.getuid?.() ?? "");
+    // fall through
+  }
+  return process.env.USER || String(uid ?? "");
+}
+
+/** The name of the first passwd(5) entry with this uid. */
+export function passwdName(text: string, uid: number): string | undefined {
+  for (const line of text.split("\n")) {
+    const [name, , id] = line.split(":");
+    if (name && !name.startsWith("#") && id === String(uid)) return name;
+  }
+  return undefined;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
   }
 }
 

@@ -1,12 +1,14 @@
 /**
  * `system prune`: carries out {@link planPrune} and measures each item
  * (`du -sb`) just before it goes, so the total reported is what was freed.
- * Containers first (their volumes and images are then unused), volumes,
+ * Containers first (their networks, volumes and images are then unused),
+ * networks (not the default one, as podman's), volumes,
  * images, and last the layers and blobs no image or container needs any
  * more, under the image store's collector lock (see image/gc.ts).
  */
 import { withLock } from "../fs-util.ts";
 import type { ImageContext } from "../image/image-context.ts";
+import { pruneNetworks } from "../network/manage.ts";
 import type { ContainerRecord, ContainerStore } from "../runtime/container-store.ts";
 import { pruneVolumes } from "../volume/remove.ts";
 import type { VolumeStore } from "../volume/store.ts";
@@ -16,6 +18,8 @@ import { garbage, needed, planPrune } from "./usage.ts";
 
 export interface PruneResult {
   containers: string[];
+  /** Names of the networks no container uses (never the default one). */
+  networks: string[];
   volumes: string[];
   /** Image IDs without `sha256:`. */
   images: string[];
@@ -34,7 +38,7 @@ export interface PruneDeps {
 export async function systemPrune(deps: PruneDeps, opts: { all: boolean; volumes: boolean }): Promise<PruneResult> {
   const facts = gatherFacts(deps.images, deps.containers, deps.volumes);
   const plan = planPrune(facts, opts);
-  const result: PruneResult = { containers: [], volumes: [], images: [], bytes: 0 };
+  const result: PruneResult = { containers: [], networks: [], volumes: [], images: [], bytes: 0 };
 
   for (const c of plan.containers) {
     let rec: ContainerRecord;
@@ -53,6 +57,8 @@ export async function systemPrune(deps: PruneDeps, opts: { all: boolean; volumes
     result.containers.push(c.id);
   }
 
+  result.networks = await pruneNetworks();
+
   if (plan.volumes.length > 0) {
     const names = new Set(plan.volumes.map((v) => v.name));
     result.volumes = await pruneVolumes(deps.volumes, () => deps.containers.list(), (v) => names.has(v.Name), (v) => {
@@ -63,9 +69,11 @@ export async function systemPrune(deps: PruneDeps, opts: { all: boolean; volumes
   const ctx = deps.images;
   await withLock(ctx.leases.lockFile, async () => {
     const drop = new Set(plan.images.map((i) => i.id));
+    // Holds before records: a container being created holds its image until its record is written.
+    const held = ctx.leases.held();
     await ctx.images.update((images) => {
       // A container created since the plan keeps its image.
-      const used = new Set(deps.containers.list().map((c) => c.imageId));
+      const used = new Set([...held.images, ...deps.containers.list().map((c) => c.imageId)]);
       for (let i = images.length - 1; i >= 0; i--) {
         const id = images[i]!.id;
         if (!drop.has(id) || used.has(id)) continue;
@@ -76,8 +84,9 @@ export async function systemPrune(deps: PruneDeps, opts: { all: boolean; volumes
     // A pull or load under way may be committing content no image names yet.
     if (ctx.leases.anyLive()) return;
     const now = imageFacts(ctx);
-    const containers = deps.containers.list().map((c) => ({ layers: containerLayers(c) }));
+    const containers = [{ layers: [...held.layers] }, ...deps.containers.list().map((c) => ({ layers: containerLayers(c) }))];
     const keep = needed(now, now.images, containers);
+    for (const id of held.images) keep.blobs.add(id);
     const trash = garbage(now, keep);
     for (const d of trash.layers) {
       await ctx.layers.remove(d);

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { ContainerRecord, ContainerStore } from "../runtime/container-store.ts";
 import { processAlive } from "../process-alive.ts";
 import { removeTree } from "../runtime/remove-tree.ts";
+import { containerStateDir, readLiveState } from "../runtime/state.ts";
 
 const PID_FILES = new Set(["holder.pid", "slirp.pid"]);
 
@@ -48,7 +49,16 @@ export async function resetStore(
   containers: ContainerStore,
   removeContainer: (rec: ContainerRecord) => Promise<void>,
 ): Promise<void> {
-  for (const c of containers.list()) await removeContainer(c);
+  // A monitor may still run its container's exit command (a ctr process that
+  // updates networks) after the removal returns; deleting the store under it
+  // would let it create directories again. Wait for the monitors to end.
+  const monitors: number[] = [];
+  for (const c of containers.list()) {
+    const shimPid = readLiveState(containerStateDir(c.id)).shimPid;
+    if (shimPid && processAlive(shimPid)) monitors.push(shimPid);
+    await removeContainer(c);
+  }
+  for (let waited = 0; waited < 10_000 && monitors.some(processAlive); waited += 50) await Bun.sleep(50);
   for (const pid of holderPids(join(paths.runtime, "networks"))) {
     if (!processAlive(pid)) continue;
     try {

@@ -156,7 +156,7 @@ describe("compileTemplate variables and pipelines", () => {
     expect(run('{{"abc" | printf "%s-%s" "x"}}')).toBe("x-abc");
     // as in Go, the piped value is the LAST argument: join gets "," as its list
     expect(errorOf('{{.Names | join ","}}', data)).toContain('executing <","> at offset 16: wrong type for value; expected []string; got string');
-    expect(run("{{.Config.Labels | json}}", data)).toBe('{"com.example.a":"1","b":"<two>"}');
+    expect(run("{{.Config.Labels | json}}", data)).toBe('{"b":"<two>","com.example.a":"1"}');
     expect(run('{{index .Names 0 | upper | printf "<%s>"}}', data)).toBe("<A>");
   });
 
@@ -424,5 +424,24 @@ describe("goString and goJson", () => {
     expect(goJson([{ a: "<b>", n: [] }], 4)).toBe('[\n    {\n        "a": "<b>",\n        "n": []\n    }\n]');
     expect(goJson([], 4)).toBe("[]");
     expect(goJson(undefined)).toBe("null");
+  });
+
+  test("goJson matches JSON.stringify's shape for what Go would write alike", () => {
+    const v = { Name: "x", List: [1, "a", null, { In: [] }], Empty: {}, Skip: undefined, F: () => 1, N: NaN, Big: 5n };
+    expect(goJson(v)).toBe('{"Name":"x","List":[1,"a",null,{"In":[]}],"Empty":{},"N":null,"Big":5}');
+    expect(goJson({ A: [{ B: 1 }], C: {} }, 2)).toBe('{\n  "A": [\n    {\n      "B": 1\n    }\n  ],\n  "C": {}\n}');
+    expect(goJson({ At: new Date("2024-01-02T03:04:05.000Z") })).toBe('{"At":"2024-01-02T03:04:05Z"}');
+  });
+
+  test("goJson sorts map keys as encoding/json does and keeps struct fields in order", () => {
+    // Struct fields (identifiers) keep their order; maps sort bytewise, integer-like keys too.
+    expect(goJson({ Zeta: 1, Alpha: 2 })).toBe('{"Zeta":1,"Alpha":2}');
+    expect(goJson({ "com.b": "1", "a.x": "2", "10": "c", "9": "d" })).toBe('{"10":"c","9":"d","a.x":"2","com.b":"1"}');
+    expect(goJson({ Config: { Labels: { b: "1", a: "2" }, Hostname: "h" } })).toBe('{"Config":{"Labels":{"a":"2","b":"1"},"Hostname":"h"}}');
+    expect(goJson({ Ports: { "443/tcp": null, "80/tcp": [{ HostPort: "8080", HostIp: "" }] } })).toBe('{"Ports":{"443/tcp":null,"80/tcp":[{"HostPort":"8080","HostIp":""}]}}');
+  });
+
+  test("the json function sorts a map reached through a map field", () => {
+    expect(run("{{json .Config.Labels}}", { Config: { Labels: { zz: "1", B: "2", aa: "3" } } })).toBe('{"B":"2","aa":"3","zz":"1"}');
   });
 });

@@ -105,8 +105,61 @@ export function parseFormatTemplate(source: string, opts: TemplateOptions = {}):
  * RFC 3339 as Go marshals `time.Time`.
  */
 export function goJson(value: unknown, indent?: number): string {
-  const text = JSON.stringify(value === undefined ? null : value, jsonReplacer, indent) ?? "null";
+  const text = jsonText(value, "", indent === undefined ? "" : " ".repeat(indent), "\n") ?? "null";
   return text.replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+
+/**
+ * Fields of docker's and podman's inspect structs that are Go maps, whose
+ * keys encoding/json writes sorted. Anything else keeps its declared order
+ * (Go writes struct fields in declaration order) unless it is a map by
+ * {@link isGoMap}.
+ */
+const GO_MAP_FIELDS = new Set([
+  ...["Labels", "Annotations", "Options", "DriverOpts", "ExposedPorts", "Volumes", "Ports", "Networks", "Containers", "Data", "Sysctls", "StorageOpt", "Tmpfs"],
+  // podman's network inspect spells its fields in lower case.
+  ...["labels", "options", "containers", "ipam_options"],
+]);
+
+/** Objects a template reached through a {@link GO_MAP_FIELDS} field (`{{json .Config.Labels}}`). */
+const reachedAsMap = new WeakSet<object>();
+
+/**
+ * Whether `o`, found under `field`, is a Go map rather than a struct. A
+ * struct's fields are identifiers; a key that is not (`80/tcp`,
+ * `com.example.x`, `/data`) can only be a map's. A map whose keys all look
+ * like identifiers is known only by its field's name.
+ */
+function isGoMap(o: object, field: string): boolean {
+  return reachedAsMap.has(o) || GO_MAP_FIELDS.has(field) || Object.keys(o).some((k) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k));
+}
+
+/**
+ * JSON.stringify's output (same spacing, `toJSON`, skipped undefined
+ * members, null for non-finite numbers) with Go's order: map keys sorted
+ * bytewise, integer-like ones included (a JS object puts those first),
+ * dates as RFC 3339. Undefined when `v` has no JSON form.
+ */
+function jsonText(v: unknown, field: string, indent: string, nl: string): string | undefined {
+  if (v instanceof Date) return JSON.stringify(v.toISOString().replace(/\.?0*Z$/, "Z"));
+  if (v !== null && typeof v === "object" && typeof (v as { toJSON?: unknown }).toJSON === "function") v = (v as { toJSON(): unknown }).toJSON();
+  if (typeof v === "bigint") v = Number(v);
+  if (v === null || typeof v === "string" || typeof v === "boolean") return JSON.stringify(v);
+  if (typeof v === "number") return Number.isFinite(v) ? JSON.stringify(v) : "null";
+  if (typeof v !== "object") return undefined;
+  const inner = nl + indent;
+  const wrap = (open: string, parts: string[], close: string) =>
+    parts.length === 0 ? open + close : indent === "" ? open + parts.join(",") + close : open + inner + parts.join("," + inner) + nl + close;
+  const deeper = indent === "" ? nl : inner;
+  if (Array.isArray(v)) return wrap("[", v.map((x) => jsonText(x, "", indent, deeper) ?? "null"), "]");
+  const o = v as Record<string, unknown>;
+  const map = isGoMap(o, field);
+  const parts: string[] = [];
+  for (const k of map ? sortedKeys(o) : Object.keys(o)) {
+    const text = jsonText(o[k], map ? "" : k, indent, deeper);
+    if (text !== undefined) parts.push(JSON.stringify(k) + (indent === "" ? ":" : ": ") + text);
+  }
+  return wrap("{", parts, "}");
 }
 
 /** Go's `fmt.Sprint` of one value (`%v`): `[a b]`, `map[k:v]`, `<nil>`, `1.5e+06`. */
@@ -855,12 +908,6 @@ function goTime(d: Date): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac} +0000 UTC`;
 }
 
-function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
-  const orig = (this as Record<string, unknown>)[key];
-  if (orig instanceof Date) return orig.toISOString().replace(/\.?0*Z$/, "Z");
-  if (typeof value === "bigint") return Number(value);
-  return value;
-}
 
 // ---------------------------------------------------------------------------
 // Number formatting (Go's strconv rules)
@@ -1591,6 +1638,7 @@ class Exec {
         }
       }
       if (hasArgs) this.errs.exec(node, `${name} is not a method but has arguments`);
+      if (GO_MAP_FIELDS.has(name) && typeof v === "object" && v !== null) reachedAsMap.add(v);
       return v;
     }
     return this.errs.exec(node, `can't evaluate field ${name} in type ${goTypeName(receiver)}`);

@@ -267,6 +267,31 @@ add(tf, "d/fifo", type=F, mode=0o600, uid=5, gid=6)
     expect(own("d/fifo")).toEqual([5, 6, 0o600]);
   });
 
+  test.skipIf(!isRoot)("applyLayer with chown gives root's entries root's group in a setgid layer directory (needs root)", async () => {
+    // Entries of 0:0 need no chown when we create them as 0:0, but in a setgid directory new entries take its group.
+    const tar = pythonTar(`
+add(tf, "d", type=D, mode=0o755, uid=0, gid=0)
+add(tf, "d/f", b"x", uid=0, gid=0)
+add(tf, "d/l", type=L, linkname="f", uid=0, gid=0)
+`);
+    const { dest } = layerDir();
+    Bun.spawnSync(["chown", "0:42", dest]);
+    chmodSync(dest, 0o2755);
+    await apply(tar, dest, { chown: true });
+    for (const p of ["d", "d/f", "d/l"]) expect([p, lstatSync(join(dest, p)).gid]).toEqual([p, 0]);
+  });
+
+  test.skipIf(!isRoot)("applyLayer with chown gives a directory listed twice the owner of its last entry (needs root)", async () => {
+    const tar = pythonTar(`
+add(tf, "e", type=D, mode=0o755, uid=1234, gid=2345)
+add(tf, "e", type=D, mode=0o755, uid=0, gid=0)
+`);
+    const { dest } = layerDir();
+    await apply(tar, dest, { chown: true });
+    const st = lstatSync(join(dest, "e"));
+    expect([st.uid, st.gid]).toEqual([0, 0]);
+  });
+
   test("applyLayer without chown keeps every file owned by the current user", async () => {
     const tar = pythonTar(`add(tf, "f", b"x", uid=1234, gid=2345)`);
     const { dest } = layerDir();

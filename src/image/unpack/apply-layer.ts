@@ -40,10 +40,12 @@ export interface ApplyLayerOptions {
    * who is root inside a rootless container.
    */
   chown?: boolean;
+  /** Hash the tar for its DiffID (the default); false when the caller has its sum (decompressLayerSummed), and `diffId` is "". */
+  hash?: boolean;
 }
 
 export interface ApplyLayerResult {
-  /** `sha256:<hex>` of the uncompressed tar, every byte of it. */
+  /** `sha256:<hex>` of the uncompressed tar, every byte of it ("" with `hash: false`). */
   diffId: string;
   /** Bytes in the uncompressed tar. */
   size: number;
@@ -65,12 +67,13 @@ export interface ApplyLayerResult {
 export async function applyLayer(tar: ByteSource, destDir: string, opts: ApplyLayerOptions = {}): Promise<ApplyLayerResult> {
   const layer = opts.name ? `layer ${opts.name}` : "layer";
   const root = resolve(destDir);
-  if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) {
+  const rootSt = statSync(root, { throwIfNoEntry: false });
+  if (!rootSt?.isDirectory()) {
     throw new CtrError(`cannot unpack ${layer}: "${root}" is not a directory`);
   }
-  const hasher = new Bun.CryptoHasher("sha256");
+  const hasher = opts.hash === false ? undefined : new Bun.CryptoHasher("sha256");
   const counted = { size: 0 };
-  const writer = new LayerWriter(root, layer, opts.chown === true);
+  const writer = new LayerWriter(root, layer, opts.chown === true, (rootSt.mode & S_ISGID) !== 0);
   for await (const entry of readTar(hashing(tar, hasher, counted), { label: layer })) {
     try {
       const pending = writer.apply(entry);
@@ -85,12 +88,12 @@ export async function applyLayer(tar: ByteSource, destDir: string, opts: ApplyLa
   } catch (err) {
     throw new CtrError(`cannot unpack ${layer}: ${errorText(err)}`, { cause: err });
   }
-  return { diffId: `sha256:${hasher.digest("hex")}`, size: counted.size, skipped: writer.skipped };
+  return { diffId: hasher ? `sha256:${hasher.digest("hex")}` : "", size: counted.size, skipped: writer.skipped };
 }
 
-async function* hashing(source: ByteSource, hasher: Bun.CryptoHasher, counted: { size: number }): AsyncGenerator<Uint8Array> {
+async function* hashing(source: ByteSource, hasher: Bun.CryptoHasher | undefined, counted: { size: number }): AsyncGenerator<Uint8Array> {
   for await (const chunk of source) {
-    hasher.update(chunk);
+    hasher?.update(chunk);
     counted.size += chunk.length;
     yield chunk;
   }
@@ -103,6 +106,7 @@ const WHITEOUT_META_PREFIX = ".wh..wh.";
 const OPAQUE_MARKER = ".wh..wh..opq";
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 const EMPTY = new Uint8Array(0);
+const S_ISGID = 0o2000;
 
 /** A directory's metadata, applied once the whole layer is written (content changes a directory's mtime; a read-only mode would block writing into it). */
 interface DirMeta {
@@ -120,15 +124,31 @@ class LayerWriter {
   private readonly prefix: string;
   private readonly rootLatin1: string;
   private readonly umask: number;
+  /**
+   * Who owns what we create: our euid, and our egid unless the layer
+   * directory is setgid (then new entries take its group). An entry we
+   * create that the tar gives these owners needs no chown (most of a layer
+   * is root's, and we are root of the user namespace); -1 when not chowning.
+   */
+  private readonly ownUid: number;
+  private readonly ownGid: number;
 
   constructor(
     root: string,
     private readonly layer: string,
     private readonly chown: boolean,
+    rootSetgid: boolean,
   ) {
     this.rootLatin1 = Buffer.from(root, "utf8").toString("latin1");
     this.prefix = this.rootLatin1 === "/" ? "/" : `${this.rootLatin1}/`;
     this.umask = process.umask();
+    this.ownUid = chown ? process.geteuid!() : -1;
+    this.ownGid = chown && !rootSetgid ? process.getegid!() : -1;
+  }
+
+  /** Whether `entry`'s owners must be set; `created` when we just made it (owned by us, see ownUid). */
+  private needsChown(entry: TarEntry, created: boolean): boolean {
+    return this.chown && !(created && entry.uid === this.ownUid && entry.gid === this.ownGid);
   }
 
   /** Returns a promise only for a file whose data is still to come. */
@@ -223,7 +243,7 @@ class LayerWriter {
 
   private finishFile(entry: TarEntry, abs: Buffer, fd: number): void {
     // chown clears setuid and setgid, so the mode comes after it; writing and chown clear security.capability, so xattrs come after both.
-    if (this.chown) this.own(entry, () => fchownSync(fd, entry.uid, entry.gid));
+    if (this.needsChown(entry, true)) this.own(entry, () => fchownSync(fd, entry.uid, entry.gid));
     if (this.needsChmod(entry.mode)) fchmodSync(fd, entry.mode);
     this.xattrs(entry, abs);
     futimens(fd, entry.atime ?? entry.mtime, entry.mtime);
@@ -235,10 +255,12 @@ class LayerWriter {
     // Owner rwx until the end, so that a read-only directory can still be filled.
     const createMode = (entry.mode & 0o777) | 0o700;
     let opaque = false;
+    let created = true;
     try {
       mkdirSync(abs, createMode);
     } catch (err) {
       if (code(err) !== "EEXIST") throw err;
+      created = false;
       const st = lstatSync(abs);
       // A directory over a directory merges, as tar does; anything else is replaced.
       if (!st.isDirectory()) {
@@ -246,11 +268,12 @@ class LayerWriter {
         opaque = isWhiteout(st);
         unlinkSync(abs);
         mkdirSync(abs, createMode);
+        created = true;
       }
     }
     this.dirs.add(rel);
     if (opaque) lsetxattr(abs, OPAQUE_XATTR, OPAQUE);
-    if (this.chown) this.own(entry, () => lchownSync(abs, entry.uid, entry.gid));
+    if (this.needsChown(entry, created)) this.own(entry, () => lchownSync(abs, entry.uid, entry.gid));
     this.xattrs(entry, abs);
     this.dirMeta.set(rel, { mode: entry.mode, atime: entry.atime ?? entry.mtime, mtime: entry.mtime });
   }
@@ -259,7 +282,7 @@ class LayerWriter {
   private rootEntry(entry: TarEntry): void {
     if (entry.type !== "dir") throw this.invalid(`entry ${quote(entry.path)} is the layer root but not a directory`);
     const abs = this.abs("");
-    if (this.chown) this.own(entry, () => lchownSync(abs, entry.uid, entry.gid));
+    if (this.needsChown(entry, false)) this.own(entry, () => lchownSync(abs, entry.uid, entry.gid));
     this.xattrs(entry, abs);
     this.dirMeta.set("", { mode: entry.mode, atime: entry.atime ?? entry.mtime, mtime: entry.mtime });
   }
@@ -276,7 +299,7 @@ class LayerWriter {
       this.remove(rel, abs);
       symlinkSync(target, abs);
     }
-    if (this.chown) this.own(entry, () => lchownSync(abs, entry.uid, entry.gid));
+    if (this.needsChown(entry, true)) this.own(entry, () => lchownSync(abs, entry.uid, entry.gid));
     this.xattrs(entry, abs);
     lutimens(abs, entry.atime ?? entry.mtime, entry.mtime);
   }
@@ -326,7 +349,7 @@ class LayerWriter {
       this.note(`${quote(entry.path)}: ${kind} device ${entry.devmajor}:${entry.devminor} not created (needs privilege)`);
       return;
     }
-    if (this.chown) this.own(entry, () => lchownSync(abs, entry.uid, entry.gid));
+    if (this.needsChown(entry, true)) this.own(entry, () => lchownSync(abs, entry.uid, entry.gid));
     if (this.needsChmod(entry.mode)) chmodSync(abs, entry.mode);
     this.xattrs(entry, abs);
     lutimens(abs, entry.atime ?? entry.mtime, entry.mtime);

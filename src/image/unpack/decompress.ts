@@ -1,7 +1,8 @@
 /**
  * Turns a layer blob into its tar stream: gzip and zstd through Bun's
  * native `DecompressionStream` (gzip runs about ten times faster there than
- * in fflate), plain tar as it is.
+ * in fflate), on a worker thread (decompress-thread.ts) so that the
+ * consumer's work overlaps it, plain tar as it is.
  *
  * The media type only says whether we know the layer kind at all; the
  * compression is read from the data's magic bytes, as containerd and
@@ -12,6 +13,7 @@
  */
 import { CtrError, errorText } from "../../errors.ts";
 import { MediaType } from "../../oci/image.ts";
+import { decompressOnThread, type StreamSum, type ThreadedStream } from "./decompress-thread.ts";
 
 export type Compression = "none" | "gzip" | "zstd";
 
@@ -66,12 +68,37 @@ export interface DecompressOptions {
  * const tar = decompressLayer(Bun.file(path).stream(), desc.mediaType, { name: desc.digest });
  */
 export function decompressLayer(blob: ReadableStream<Uint8Array>, mediaType: string, opts: DecompressOptions = {}): ReadableStream<Uint8Array> {
+  return decompressing(blob, mediaType, opts, false).tar;
+}
+
+export interface SummedTar {
+  tar: ReadableStream<Uint8Array>;
+  /**
+   * The sha256 (the DiffID) and length of every byte `tar` gave, once it
+   * has ended; undefined before. Taken on the decompressing thread where
+   * there is one, so that the consumer need not hash.
+   */
+  sum(): StreamSum | undefined;
+}
+
+/** {@link decompressLayer}, and the DiffID of what it gave. */
+export function decompressLayerSummed(blob: ReadableStream<Uint8Array>, mediaType: string, opts: DecompressOptions = {}): SummedTar {
+  return decompressing(blob, mediaType, opts, true);
+}
+
+function decompressing(blob: ReadableStream<Uint8Array>, mediaType: string, opts: DecompressOptions, summing: boolean): SummedTar {
   declaredCompression(mediaType);
   const what = opts.name ? `layer ${opts.name}` : "layer";
   const source = blob.getReader();
   let sourceError: { err: unknown } | undefined;
   let inner: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let compression: Compression = "none";
+  let threaded: ThreadedStream | undefined;
+  // Hashed here unless the worker does it.
+  let hasher: Bun.CryptoHasher | undefined;
+  let size = 0;
+  let ended = false;
+  let summed: StreamSum | undefined;
 
   const readSource = async () => {
     try {
@@ -108,19 +135,28 @@ export function decompressLayer(blob: ReadableStream<Uint8Array>, mediaType: str
       },
       cancel: (reason) => source.cancel(reason),
     });
+    if (compression !== "none") threaded = decompressOnThread(replay, compression, { hash: summing });
+    if (threaded) return threaded.stream.getReader();
+    if (summing) hasher = new Bun.CryptoHasher("sha256");
     if (compression === "none") return replay.getReader();
     // Bun types DecompressionStream's input as BufferSource; it reads Uint8Array chunks all the same.
     const decompress = new DecompressionStream(compression as CompressionFormat) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
     return replay.pipeThrough(decompress).getReader();
   };
 
-  return new ReadableStream<Uint8Array>({
+  const tar = new ReadableStream<Uint8Array>({
     pull: async (ctl) => {
       try {
         inner ??= await open();
         const r = await inner.read();
-        if (r.done) ctl.close();
-        else ctl.enqueue(r.value);
+        if (r.done) {
+          ended = true;
+          ctl.close();
+        } else {
+          hasher?.update(r.value);
+          size += r.value.length;
+          ctl.enqueue(r.value);
+        }
       } catch (err) {
         ctl.error(sourceError ? sourceError.err : decompressError(what, compression, err));
       }
@@ -129,6 +165,13 @@ export function decompressLayer(blob: ReadableStream<Uint8Array>, mediaType: str
       await (inner ? inner.cancel(reason) : source.cancel(reason));
     },
   });
+  const sum = (): StreamSum | undefined => {
+    if (!ended || !summing) return undefined;
+    if (threaded) return threaded.sum();
+    summed ??= { digest: `sha256:${hasher!.digest("hex")}`, size };
+    return summed;
+  };
+  return { tar, sum };
 }
 
 function decompressError(what: string, compression: Compression, err: unknown): CtrError {
