@@ -27,7 +27,9 @@ import type { ContainerNetwork, StartedNetwork } from "./start.ts";
  * fds R and E are closed for pasta (it would hold R open in the
  * background). Of its stderr only the first line that is not a
  * complaint about a missing syslog is kept on failure: the error comes
- * first, before any usage text (the shim quotes the last line). SIGPIPE is
+ * first, before any usage text (the shim quotes the last line); `grep -m 1`,
+ * not `| head`: with SIGPIPE ignored, grep would add its own "write error"
+ * line after head exits, and the shim would quote that instead. SIGPIPE is
  * reset to its default: the monitor ignores it, and pasta (2023-03) takes
  * an inherited SIG_IGN for a failure to install its handlers. pasta's pid
  * is read at once: `rm -f` may delete the state directory before E closes.
@@ -44,7 +46,7 @@ done
 rm -f pasta.pid pasta.err
 eval 'env --default-signal=PIPE "$@" --netns /proc/$p/ns/net --userns /proc/$p/ns/user --pid pasta.pid 2>pasta.err '"$r>&- $e<&-"
 s=$?
-[ "$s" = 0 ] || { grep -v '^Failed to send' pasta.err | head -n 1 >&2; exit "$s"; }
+[ "$s" = 0 ] || { grep -m 1 -v '^Failed to send' pasta.err >&2; exit "$s"; }
 pp=$(cat pasta.pid)
 printf x >&"$r"
 eval "exec $r>&-"
