@@ -224,3 +224,18 @@ export function treeSnapshot(dir: string): string[] {
   walk(dir, "");
   return out.sort();
 }
+
+/** Pids of the slirp4netns processes serving the container whose init is `pid` (its last arguments are `PID tap0`). */
+export function slirpFor(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
+      if (argv[0]?.endsWith("slirp4netns") && argv.at(-2) === String(pid) && argv.at(-1) === "tap0") out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}

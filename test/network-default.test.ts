@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { ctr, ctrOk, newStore, type TestStore } from "./helpers.ts";
+import { ctr, ctrOk, newStore, slirpFor, type TestStore } from "./helpers.ts";
 import { ctrRetrying as retryCtr, eventually, fetchRetrying, freePort } from "./wait.ts";
 
 let store: TestStore;
@@ -52,21 +52,6 @@ function storeHelpers(): Helper[] {
       if (cmdline.includes(store.root) || cwd.startsWith(store.root)) out.push({ pid: Number(entry), comm: readFileSync(`/proc/${entry}/comm`, "utf8").trim() });
     } catch {
       // not ours, or gone meanwhile
-    }
-  }
-  return out;
-}
-
-/** Pids of the slirp4netns processes serving the container whose init is `pid` (its last arguments are `PID tap0`). */
-function slirpFor(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
-      if (argv[0]?.endsWith("slirp4netns") && argv.at(-2) === String(pid) && argv.at(-1) === "tap0") out.push(Number(entry));
-    } catch {
-      // gone meanwhile
     }
   }
   return out;

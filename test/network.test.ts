@@ -5,8 +5,7 @@
  * host's interfaces; `-p` publishes ports through slirp4netns's API.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
-import { ctr, ctrOk, newStore, type TestStore } from "./helpers.ts";
+import { ctr, ctrOk, newStore, slirpFor, type TestStore } from "./helpers.ts";
 import { eventually, fetchRetrying, freePort } from "./wait.ts";
 
 let store: TestStore;
@@ -24,21 +23,6 @@ afterAll(async () => {
 });
 
 const WWW = "mkdir -p /www && echo hello from httpd > /www/index.html && exec httpd -f -p 80 -h /www";
-
-/** Pids of the slirp4netns processes serving the container whose init is `pid` (its last arguments are `PID tap0`). */
-function slirpFor(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
-      if (argv[0]?.endsWith("slirp4netns") && argv.at(-2) === String(pid) && argv.at(-1) === "tap0") out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 describe("network modes", () => {
   test("the default network gives eth0 an address on 10.88.0.0/24 and slirp4netns's DNS forwarder there", async () => {

@@ -87,12 +87,16 @@ export interface UserIdMaps {
   warning?: string;
 }
 
-export function userIdMaps(): UserIdMaps {
+/** The calling user's ids, name and subordinate ranges. */
+function ownRanges(): { uid: number; gid: number; name: string; subuids: SubIdRange[]; subgids: SubIdRange[] } {
   const uid = process.getuid!();
   const gid = process.getgid!();
   const name = currentUserName();
-  const subuids = readSubIds("/etc/subuid", uid, name);
-  const subgids = readSubIds("/etc/subgid", uid, name);
+  return { uid, gid, name, subuids: readSubIds("/etc/subuid", uid, name), subgids: readSubIds("/etc/subgid", uid, name) };
+}
+
+export function userIdMaps(): UserIdMaps {
+  const { uid, gid, name, subuids, subgids } = ownRanges();
   if (subuids.length === 0 || subgids.length === 0) {
     return {
       uidMappings: idMappings(uid, []),
@@ -133,11 +137,7 @@ export function keepIdMappings(hostId: number, ranges: SubIdRange[]): IdMapping[
 
 /** {@link userIdMaps} for `--userns=keep-id`. */
 export function keepIdMaps(): UserIdMaps {
-  const uid = process.getuid!();
-  const gid = process.getgid!();
-  const name = currentUserName();
-  const subuids = readSubIds("/etc/subuid", uid, name);
-  const subgids = readSubIds("/etc/subgid", uid, name);
+  const { uid, gid, name, subuids, subgids } = ownRanges();
   if (subuids.length === 0 || subgids.length === 0) {
     throw new CtrError(`--userns=keep-id needs a subuid/subgid range for ${name}`, { kind: "invalid" });
   }
