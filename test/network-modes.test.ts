@@ -61,6 +61,7 @@ describe("-P / --publish-all", () => {
     expect(ps).toContain(`0.0.0.0:${http![1]}->80/tcp`);
     expect(ps).toContain(`0.0.0.0:${pinned}->8080/tcp`);
     expect(ps).toContain(`0.0.0.0:${dns![1]}->53/udp`);
+    expect((await ctrOk(["inspect", "-f", "{{.HostConfig.PublishAllPorts}}", "all"], { store })).stdout).toBe("true\n");
     await ctrOk(["rm", "-f", "all"], { store });
   }, 60_000);
 
@@ -86,6 +87,11 @@ describe("--network container:NAME", () => {
     const id = (await ctrOk(["inspect", "-f", "{{.Id}}", "net-a"], { store })).stdout.trim();
     const byId = await ctrOk(["run", "--rm", "--network", `container:${id}`, "busybox", "sh", "-c", script], { store });
     expect(byId.stdout.split("\n")[0]).toBe("hello from httpd");
+    // inspect names the joined container as docker and podman do.
+    await ctrOk(["create", "--name", "net-b", "--network", "container:net-a", "busybox", "true"], { store });
+    expect((await ctrOk(["inspect", "-f", "{{.HostConfig.NetworkMode}}", "net-b"], { store })).stdout).toBe(`container:${id}\n`);
+    expect((await ctrOk(["inspect", "-f", "{{.HostConfig.PublishAllPorts}}", "net-b"], { store })).stdout).toBe("false\n");
+    await ctrOk(["rm", "net-b"], { store });
   }, 60_000);
 
   test("the network of a container in host mode is the host's", async () => {

@@ -45,6 +45,8 @@ export interface ContainerNetwork {
   dns?: string[];
   /** Mode container: the id of the container whose network is joined. */
   container?: string;
+  /** `-P`: `publish` already holds the image's EXPOSEd ports; kept for inspect. */
+  publishAll?: boolean;
   /** Mode pasta: `pasta:OPTIONS`. */
   pastaOptions?: string[];
 }

@@ -166,7 +166,10 @@ async function createFrom(ctx: ImageContext, opts: CreateOptions, network: Conta
   if (opts.kernelMemory) opts.log("WARN: The --kernel-memory flag is no longer supported. This flag is a noop.");
   const config = ctx.content.readJson<ImageConfig>(image.id);
   const runConfig = config.config ?? {};
-  if (opts.publishAll) network.publish = withExposedPorts(network, runConfig.ExposedPorts);
+  if (opts.publishAll) {
+    network.publish = withExposedPorts(network, runConfig.ExposedPorts);
+    network.publishAll = true;
+  }
   const store = containerStore();
   const id = newContainerId();
   const dir = store.dir(id);

@@ -90,7 +90,9 @@ export function inspectContainer(rec: ContainerRecord): Record<string, unknown> 
       PidsLimit: 0,
       OomScoreAdj: bundleSpec(rec).process?.oomScoreAdj ?? 0,
       LogConfig: { Type: "k8s-file", Config: {} },
-      NetworkMode: rec.network?.mode ?? "none",
+      // docker and podman name the joined container: `container:<id>`.
+      NetworkMode: rec.network?.mode === "container" ? `container:${rec.network.container}` : (rec.network?.mode ?? "none"),
+      PublishAllPorts: rec.network?.publishAll ?? false,
       PortBindings: portsForInspect(running ? readPorts(stateDirOf(rec.id)) : []),
     },
     NetworkSettings: {
