@@ -72,6 +72,19 @@ struct run_options
  * manager sends to stop, reload or resize the foreground job. */
 static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 
+/* Blocks SIGCHLD and the forwarded signals (they are read from a
+ * signalfd of `signals`); `original` gets the mask to restore for the
+ * container's process. */
+static void block_monitor_signals(sigset_t *signals, sigset_t *original)
+{
+  sigemptyset(signals);
+  sigaddset(signals, SIGCHLD);
+  for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
+    sigaddset(signals, forwarded_signals[i]);
+  if (sigprocmask(SIG_BLOCK, signals, original) < 0)
+    die_with_error(EXIT_ENGINE, "cannot block signals");
+}
+
 /* Read by the die hook. */
 static pid_t container_pid = -1;
 static int detach_status_fd = -1;
@@ -777,12 +790,7 @@ int cmd_run(int argc, char **argv)
   /* Blocked from before the clone, so that no signal for the container
    * and no SIGCHLD is lost: they wait for the signalfd. The container
    * restores the original mask. */
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGCHLD);
-  for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
-    sigaddset(&signals, forwarded_signals[i]);
-  if (sigprocmask(SIG_BLOCK, &signals, &start.original_mask) < 0)
-    die_with_error(EXIT_ENGINE, "cannot block signals");
+  block_monitor_signals(&signals, &start.original_mask);
 
   for (long restarts = 0;; restarts++)
     {
@@ -935,12 +943,7 @@ int cmd_exec(int argc, char **argv)
   else
     caller_fd = sync_fd;
 
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGCHLD);
-  for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
-    sigaddset(&signals, forwarded_signals[i]);
-  if (sigprocmask(SIG_BLOCK, &signals, &start.original_mask) < 0)
-    die_with_error(EXIT_ENGINE, "cannot block signals");
+  block_monitor_signals(&signals, &start.original_mask);
 
   for (size_t i = 0; i < N_EXEC_NAMESPACES; i++)
     {

@@ -1,28 +1,22 @@
 /** `ctr run IMAGE [COMMAND [ARG…]]`: create a container and start it, attached or detached. */
 import type { CAC } from "cac";
-import { openImageContext } from "../image/image-context.ts";
-import { createContainer, removeContainer, startContainer } from "../runtime/container.ts";
+import { removeContainer, startContainer } from "../runtime/container.ts";
 import type { CommandContext } from "./command.ts";
 import { bool, str } from "./options.ts";
-import { containerFlags, createOptions, pullProgress } from "./run-flags.ts";
+import { createFromFlags } from "./create.ts";
+import { containerFlags } from "./run-flags.ts";
 
 export function registerRun(cli: CAC, ctx: CommandContext): void {
   containerFlags(cli.command("run <image> [...command]", "Run a command in a new container").option("-d, --detach", "Run the container in the background and print its ID")).action(
     async (image: string, _command: string[], o: Record<string, unknown>) => {
       const detach = bool(o.detach);
-      const opts = { ...createOptions(image, o, ctx), progress: pullProgress() };
-      let rec;
-      try {
-        rec = await createContainer(openImageContext(), opts);
-      } finally {
-        opts.progress?.close();
-      }
+      const rec = await createFromFlags(image, o, ctx);
       let status: number;
       try {
         status = await startContainer(rec, { detach, stdin: bool(o.interactive), sigProxy: o.sigProxy !== false, detachKeys: str(o.detachKeys), log: ctx.err });
       } catch (err) {
         // The container never ran, so its monitor's --rm never happens.
-        if (opts.rm) await removeContainer(rec, true).catch(() => {});
+        if (rec.autoRemove) await removeContainer(rec, true).catch(() => {});
         throw err;
       }
       if (detach) ctx.out(rec.id);
